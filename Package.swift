@@ -1,0 +1,62 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Strict settings for every Swift target (Swift 6 language mode is the default for tools 6.0).
+let strictSwift: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "jobrules",
+    products: [
+        .executable(name: "jobrules", targets: ["jobrules"]),
+        .library(name: "LuaHost", targets: ["LuaHost"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // Debian's liblua5.4-dev, found through pkg-config.
+        .systemLibrary(
+            name: "CLua",
+            path: "Sources/CLua",
+            pkgConfig: "lua5.4",
+            providers: [.apt(["liblua5.4-dev"])]
+        ),
+        // What Swift cannot import or must not do: macro twins, the error
+        // trampoline, the limit hooks, the allocator and the sandbox helpers.
+        .target(
+            name: "CLuaShim",
+            dependencies: ["CLua"],
+            path: "Sources/CLuaShim",
+            cSettings: [.unsafeFlags(["-O2"])]
+        ),
+        // The Lua VM for Swift: ownership, protected calls, values, host
+        // objects, sandbox, limits. Knows nothing of jobs.
+        .target(
+            name: "LuaHost",
+            dependencies: ["CLua", "CLuaShim"],
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
+            name: "jobrules",
+            dependencies: [
+                "LuaHost",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "LuaHostTests",
+            dependencies: ["LuaHost", "CLuaShim"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "jobrulesTests",
+            dependencies: ["jobrules"],
+            swiftSettings: strictSwift
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,182 @@
+// The C side of the Lua host: what Swift cannot import (Lua's function-like
+// macros), and what must not run in a Swift frame (anything that raises a Lua
+// error, which longjmps).
+#ifndef JOBRULES_CLUASHIM_H
+#define JOBRULES_CLUASHIM_H
+
+#include <lua.h>
+#include <lauxlib.h>
+#include <lualib.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <signal.h>
+#include <pthread.h>
+#include <time.h>
+#include <stdio.h>
+
+// MARK: - Twins of Lua's macros (Swift imports no function-like macros)
+
+static inline int jr_upvalueindex(int i) { return lua_upvalueindex(i); }
+static inline int jr_registryindex(void) { return LUA_REGISTRYINDEX; }
+static inline void jr_pop(lua_State *L, int n) { lua_pop(L, n); }
+static inline void jr_newtable(lua_State *L) { lua_newtable(L); }
+static inline void jr_insert(lua_State *L, int idx) { lua_insert(L, idx); }
+static inline void jr_remove(lua_State *L, int idx) { lua_remove(L, idx); }
+static inline void jr_replace(lua_State *L, int idx) { lua_replace(L, idx); }
+static inline int jr_isnoneornil(lua_State *L, int idx) { return lua_isnoneornil(L, idx); }
+static inline const char *jr_typename_at(lua_State *L, int idx) { return luaL_typename(L, idx); }
+static inline void jr_pushglobaltable(lua_State *L) { lua_pushglobaltable(L); }
+// Swift 6 refuses the mutable global `stdout`; print shares its buffer with Swift's own print.
+static inline FILE *jr_stdout(void) { return stdout; }
+// lua_gc is variadic, which Swift cannot call.
+static inline void jr_collectgarbage(lua_State *L) { lua_gc(L, LUA_GCCOLLECT); }
+static inline int jr_gccount_bytes(lua_State *L) { return lua_gc(L, LUA_GCCOUNT) * 1024 + lua_gc(L, LUA_GCCOUNTB); }
+
+// MARK: - Codes a host function returns to the trampoline
+
+/// The host function succeeded; the number of results is the return value (>= 0).
+/// Negative values ask the trampoline to raise, after the Swift frame is gone:
+enum {
+    /// A string is on top: prefix it with the caller's position and raise it.
+    JR_RAISE_MESSAGE = -1,
+    /// Raise the value on top as it is.
+    JR_RAISE_VALUE = -2,
+    /// `luaL_argerror(L, host->error_argument, <string on top>)`.
+    JR_RAISE_ARGUMENT = -3,
+    /// `luaL_typeerror(L, host->error_argument, <expected type name on top>)`.
+    JR_RAISE_TYPE = -4,
+};
+
+/// What the dispatcher is asked to do with a host target.
+enum {
+    JR_OP_CALL = 0,      ///< call a registered function
+    JR_OP_GET = 1,       ///< read field number `field` of the object at 1
+    JR_OP_SET = 2,       ///< write field number `field` (or -1: unknown key at 2) with the value at 3
+    JR_OP_TOSTRING = 3,  ///< `tostring(object)`
+    JR_OP_GC = 4,        ///< the object at 1 is being collected
+    JR_OP_EQ = 5,        ///< `a == b` for two objects of one type
+};
+
+/// Why a running chunk is being stopped.
+enum {
+    JR_STOP_NONE = 0,
+    JR_STOP_TIME = 1,
+    JR_STOP_MEMORY = 2,
+    JR_STOP_INTERRUPT = 3,
+};
+
+typedef int (*jr_dispatch_fn)(lua_State *L, void *target, int op, lua_Integer field);
+typedef void (*jr_output_fn)(void *context, const char *bytes, size_t length);
+
+#define JR_MAX_ACTIVE_THREADS 256
+
+/// Per-VM state shared by the allocator, the hooks, the trampolines and Swift.
+/// Lives at a stable address for the VM's whole life (owned by Swift).
+typedef struct jr_host {
+    lua_State *main;
+
+    // Memory (the allocator's bookkeeping).
+    size_t used;
+    size_t peak;
+    size_t limit;               ///< 0: no limit
+    int in_host;                ///< > 0 while a host function runs: allocations don't fail then
+    size_t refused_size;        ///< the growth last refused
+    int memory_recovered;       ///< a later allocation of that size succeeded
+
+    // Stopping a chunk: set by the allocator, the timer signal or an interrupt.
+    volatile sig_atomic_t stop_reason;
+
+    // Time limit: a one-shot timer whose signal installs the stopping hook.
+    volatile int64_t deadline_ns;       ///< CLOCK_MONOTONIC; 0: no deadline
+    volatile int64_t timer_expiry_ns;
+    volatile sig_atomic_t timer_armed;
+    int timer_created;
+    timer_t timer;
+    pthread_t timer_thread;
+
+    // The chain of running coroutines, innermost last (for stopping them all).
+    lua_State *active[JR_MAX_ACTIVE_THREADS];
+    volatile int active_count;
+
+    // Calls into Swift.
+    jr_dispatch_fn dispatch;
+    jr_output_fn output;
+    void *output_context;
+    int error_argument;
+
+    // Where the last error happened (filled by the message handler).
+    char error_source[LUA_IDSIZE];
+    int error_line;
+    int has_traceback;
+} jr_host;
+
+// MARK: - The VM
+
+/// Creates a state whose allocator, extra space and hooks point at `host`.
+lua_State *jr_newstate(jr_host *host);
+/// Closes the state and frees the timer.
+void jr_close(jr_host *host);
+static inline jr_host *jr_host_of(lua_State *L) { return *(jr_host **)lua_getextraspace(L); }
+
+/// Opens the standard libraries and builds the sandbox (see shim.c). Status code.
+int jr_open_sandbox(lua_State *L);
+
+/// Loads text (never binary) chunk; status code, message or function on top.
+int jr_load(lua_State *L, const char *bytes, size_t length, const char *chunkname);
+
+/// Calls the function below `nargs` arguments through a protected call with a
+/// message handler that records the error position and a traceback. Host
+/// functions calling back into Lua use this too.
+int jr_pcall(lua_State *L, int nargs, int nresults);
+
+/// Pushes the traceback of the last error (or nil).
+void jr_push_traceback(lua_State *L);
+
+// MARK: - Limits
+
+/// Arms the time limit: chunks running past `deadline_ns` (CLOCK_MONOTONIC) are stopped.
+/// Returns 0, or an errno value when the timer can't be created.
+int jr_arm_deadline(jr_host *host, int64_t deadline_ns);
+void jr_disarm_deadline(jr_host *host);
+int64_t jr_monotonic_ns(void);
+/// Stops the running chunk at its next instruction. Async-signal-safe.
+void jr_request_stop(jr_host *host, int reason);
+/// Clears a stop once the protected call that was stopped has returned.
+void jr_clear_stop(jr_host *host);
+
+// MARK: - Host functions and objects
+
+/// Pushes a C closure that dispatches to `target` (a Swift object) with JR_OP_CALL.
+void jr_pushhostfunction(lua_State *L, void *target);
+
+/// Builds the metatable of a host object type and leaves it on top:
+/// `__index` (methods from the table at `methods`, fields by index from
+/// the table at `fields`), `__newindex`, `__tostring`, `__name`, `__eq`,
+/// `__metatable` and, when `collectable`, `__gc`. Both tables are popped.
+void jr_newobjecttype(lua_State *L, void *target, const char *name, int collectable);
+
+/// The layout of a host object's userdata: a header, then the Swift payload.
+typedef struct jr_object_header {
+    uint32_t type_id;
+    uint32_t alive;
+} jr_object_header;
+
+static inline size_t jr_object_payload_offset(void) { return sizeof(jr_object_header) > 8 ? sizeof(jr_object_header) : 8; }
+
+/// New userdata for a host object of `type_id` with `payload_size` bytes; returns the payload.
+void *jr_newobject(lua_State *L, uint32_t type_id, size_t payload_size);
+/// The payload of the host object at `idx` if its type is `type_id`, else NULL.
+void *jr_toobject(lua_State *L, int idx, uint32_t type_id);
+/// The type id of the host object at `idx`, or 0 when it is not one.
+uint32_t jr_objecttype(lua_State *L, int idx);
+
+// MARK: - Sandbox helpers
+
+/// Sets `name` in the host globals (read-only to scripts) to the value on top (popped).
+void jr_sethostglobal(lua_State *L, const char *name);
+/// Pushes the host global `name` (or nil).
+int jr_gethostglobal(lua_State *L, const char *name);
+/// Replaces the table on top by a read-only proxy of it named `name`.
+void jr_readonly(lua_State *L, const char *name);
+
+#endif

@@ -1,0 +1,198 @@
+import CLua
+import CLuaShim
+
+/// A field of a host object type: `get` pushes exactly one value; `set`, when
+/// present, reads the new value at index 3. Fields without `set` are read-only.
+public struct LuaField<Payload> {
+    public let name: String
+    let get: (Payload, LuaCall) throws -> Void
+    let set: ((Payload, LuaCall) throws -> Void)?
+
+    public init(
+        _ name: String, get: @escaping (Payload, LuaCall) throws -> Void,
+        set: ((Payload, LuaCall) throws -> Void)? = nil
+    ) {
+        self.name = name
+        self.get = get
+        self.set = set
+    }
+}
+
+/// A method of a host object type: called as `object:name(…)`, its own
+/// arguments start at index 2; it returns how many results it pushed.
+public struct LuaMethod<Payload> {
+    public let name: String
+    let body: (Payload, LuaCall) throws -> Int32
+
+    public init(_ name: String, _ body: @escaping (Payload, LuaCall) throws -> Int32) {
+        self.name = name
+        self.body = body
+    }
+}
+
+/// The description of a host object type, independent of any VM. Objects of the
+/// type are userdata holding a copy of `Payload` (a handle, usually an id).
+public struct LuaObjectType<Payload: Hashable & Sendable> {
+    public let name: String
+    public let fields: [LuaField<Payload>]
+    public let methods: [LuaMethod<Payload>]
+    /// What `tostring(object)` shows; by default `Name: payload`.
+    public let describe: ((Payload) -> String)?
+
+    public init(
+        name: String, fields: [LuaField<Payload>] = [], methods: [LuaMethod<Payload>] = [],
+        describe: ((Payload) -> String)? = nil
+    ) {
+        self.name = name
+        self.fields = fields
+        self.methods = methods
+        self.describe = describe
+    }
+
+    /// Field names then method names, each sorted (for completion and help).
+    public var fieldNames: [String] { fields.map(\.name).sorted() }
+    public var methodNames: [String] { methods.map(\.name).sorted() }
+}
+
+protocol LuaRegisteredTypeProtocol: AnyObject {
+    var typeID: UInt32 { get }
+    var name: String { get }
+    var fieldNames: [String] { get }
+    var methodNames: [String] { get }
+    func pushAny(_ payload: any Hashable & Sendable, on L: OpaquePointer) throws(LuaError)
+    func payloadAny(at index: Int32, on L: OpaquePointer) -> (any Hashable & Sendable)?
+}
+
+/// A host object type registered with one VM: pushes objects and reads them back.
+public final class LuaObjectClass<Payload: Hashable & Sendable>: LuaHostTarget, LuaRegisteredTypeProtocol {
+    public let type: LuaObjectType<Payload>
+    public let typeID: UInt32
+    public var name: String { type.name }
+    public var fieldNames: [String] { type.fieldNames }
+    public var methodNames: [String] { type.methodNames }
+    /// The metatable, in the registry (set once registration has built it).
+    var metatableReference: Int32 = LUA_NOREF
+    unowned(unsafe) let lua: LuaState
+
+    init(type: LuaObjectType<Payload>, typeID: UInt32, lua: LuaState) {
+        self.type = type
+        self.typeID = typeID
+        self.lua = lua
+    }
+
+    func push(_ payload: Payload, on L: OpaquePointer) {
+        let raw = jr_newobject(L, typeID, MemoryLayout<Payload>.size)
+        raw?.bindMemory(to: Payload.self, capacity: 1).initialize(to: payload)
+        lua_rawgeti(L, jr_registryindex(), lua_Integer(metatableReference))
+        lua_setmetatable(L, -2)
+    }
+
+    func payload(at index: Int32, on L: OpaquePointer) -> Payload? {
+        guard let raw = jr_toobject(L, index, typeID) else { return nil }
+        return raw.assumingMemoryBound(to: Payload.self).pointee
+    }
+
+    func pushAny(_ payload: any Hashable & Sendable, on L: OpaquePointer) throws(LuaError) {
+        guard let payload = payload as? Payload else {
+            throw LuaError(kind: .conversion, message: "host object payload is not a \(name)")
+        }
+        push(payload, on: L)
+    }
+
+    func payloadAny(at index: Int32, on L: OpaquePointer) -> (any Hashable & Sendable)? {
+        payload(at: index, on: L)
+    }
+
+    override func dispatch(_ L: OpaquePointer, op: Int32, field: lua_Integer) -> Int32 {
+        let call = LuaCall(state: L, lua: lua)
+        do {
+            switch op {
+            case Int32(JR_OP_GET):
+                guard let payload = payload(at: 1, on: L) else { throw LuaCallError.type(1, expected: name) }
+                try type.fields[Int(field)].get(payload, call)
+                return 1
+            case Int32(JR_OP_SET):
+                guard let payload = payload(at: 1, on: L) else { throw LuaCallError.type(1, expected: name) }
+                guard field >= 0, let set = type.fields[Int(field)].set else {
+                    throw LuaCallError.message(readOnlyMessage(key: L))
+                }
+                try set(payload, call)
+                return 0
+            case Int32(JR_OP_TOSTRING):
+                guard let payload = payload(at: 1, on: L) else { throw LuaCallError.type(1, expected: name) }
+                call.push(type.describe?(payload) ?? "\(name): \(payload)")
+                return 1
+            case Int32(JR_OP_EQ):
+                let a = payload(at: 1, on: L)
+                let b = payload(at: 2, on: L)
+                call.push(a != nil && a == b)
+                return 1
+            case Int32(JR_OP_GC):
+                // The header is already marked dead; the payload is released here, once.
+                if let raw = lua_touserdata(L, 1) {
+                    (raw + jr_object_payload_offset()).assumingMemoryBound(to: Payload.self).deinitialize(count: 1)
+                }
+                return 0
+            default:
+                return 0
+            }
+        } catch {
+            return raiseCode(for: error, on: L, lua: lua)
+        }
+    }
+
+    private func readOnlyMessage(key L: OpaquePointer) -> String {
+        let key = lua_type(L, 2) == LUA_TSTRING ? String(cString: lua_tolstring(L, 2, nil)) : "?"
+        if type.fields.contains(where: { $0.name == key }) || type.methods.contains(where: { $0.name == key }) {
+            return "field '\(key)' of \(name) is read-only"
+        }
+        return "\(name) has no field '\(key)'"
+    }
+}
+
+extension LuaState {
+    /// Registers a host object type with this VM.
+    public func register<Payload>(_ type: LuaObjectType<Payload>) throws(LuaError) -> LuaObjectClass<Payload> {
+        let L = try requireOpen()
+        guard MemoryLayout<Payload>.alignment <= 8 else {
+            throw LuaError(kind: .setup, message: "host type \(type.name): payload alignment above 8 bytes")
+        }
+        let typeID = UInt32(objectTypes.count + 1)
+        let objectClass = LuaObjectClass(type: type, typeID: typeID, lua: self)
+        let target = Unmanaged.passUnretained(objectClass).toOpaque()
+        // Methods: name -> host function checking `self`.
+        lua_createtable(L, 0, Int32(clamping: type.methods.count))
+        for method in type.methods {
+            let body = method.body
+            let typeName = type.name
+            pushFunction(
+                { [unowned(unsafe) objectClass] call in
+                    guard let payload = objectClass.payload(at: 1, on: call.state) else {
+                        throw LuaCallError.type(1, expected: typeName)
+                    }
+                    return try body(payload, call)
+                }, on: L)
+            lua_setfield(L, -2, method.name)
+        }
+        // Fields: name -> index.
+        lua_createtable(L, 0, Int32(clamping: type.fields.count))
+        for (index, field) in type.fields.enumerated() {
+            lua_pushinteger(L, lua_Integer(index))
+            lua_setfield(L, -2, field.name)
+        }
+        jr_newobjecttype(L, target, type.name, _isPOD(Payload.self) ? 0 : 1)
+        objectClass.metatableReference = luaL_ref(L, jr_registryindex())
+        // The metatable's closures point at `objectClass`: the state keeps it.
+        retained.append(objectClass)
+        objectTypes.append(objectClass)
+        return objectClass
+    }
+
+    /// The field and method names of the host object at `index`, or nil (for completion).
+    public func objectMembers(at index: Int32) throws(LuaError) -> (type: String, fields: [String], methods: [String])? {
+        let L = try requireOpen()
+        let typeID = jr_objecttype(L, index)
+        guard typeID != 0, let type = objectTypes.first(where: { $0.typeID == typeID }) else { return nil }
+        return (type.name, type.fieldNames, type.methodNames)
+    }
+}

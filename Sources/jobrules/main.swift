@@ -1,0 +1,1 @@
+runJobRules(Array(CommandLine.arguments.dropFirst()))
