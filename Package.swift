@@ -47,6 +47,12 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        // Micro-benchmarks and the leak probe (not shipped).
+        .executableTarget(
+            name: "jobrules-bench",
+            dependencies: ["LuaHost"],
+            swiftSettings: strictSwift
+        ),
         .testTarget(
             name: "LuaHostTests",
             dependencies: ["LuaHost", "CLuaShim"],

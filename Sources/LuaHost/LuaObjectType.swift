@@ -63,21 +63,105 @@ protocol LuaRegisteredTypeProtocol: AnyObject {
     func payloadAny(at index: Int32, on L: OpaquePointer) -> (any Hashable & Sendable)?
 }
 
-/// A host object type registered with one VM: pushes objects and reads them back.
-public final class LuaObjectClass<Payload: Hashable & Sendable>: LuaHostTarget, LuaRegisteredTypeProtocol {
-    public let type: LuaObjectType<Payload>
+/// What every registered host object type does, on payload addresses. Field
+/// reads are the hot path: code generic over the payload type looks up type
+/// metadata at run time on every call (measured: half the cost of a read), so
+/// dispatch lives here, non-generic, with closures built once per type.
+public class LuaObjectClassBase: LuaHostTarget {
     public let typeID: UInt32
-    public var name: String { type.name }
-    public var fieldNames: [String] { type.fieldNames }
-    public var methodNames: [String] { type.methodNames }
+    public let name: String
+    public let fieldNames: [String]
+    public let methodNames: [String]
     /// The metatable, in the registry (set once registration has built it).
     var metatableReference: Int32 = LUA_NOREF
     unowned(unsafe) let lua: LuaState
+    let getters: ContiguousArray<(UnsafeMutableRawPointer, LuaCall) throws -> Void>
+    let setters: ContiguousArray<((UnsafeMutableRawPointer, LuaCall) throws -> Void)?>
+    let members: Set<String>
+    let describe: (UnsafeMutableRawPointer) -> String
+    let equal: (UnsafeMutableRawPointer, UnsafeMutableRawPointer) -> Bool
+    let destroy: (UnsafeMutableRawPointer) -> Void
+
+    init<Payload>(type: LuaObjectType<Payload>, typeID: UInt32, lua: LuaState) {
+        self.typeID = typeID
+        self.name = type.name
+        self.fieldNames = type.fieldNames
+        self.methodNames = type.methodNames
+        self.lua = lua
+        func payload(_ raw: UnsafeMutableRawPointer) -> Payload { raw.assumingMemoryBound(to: Payload.self).pointee }
+        getters = ContiguousArray(
+            type.fields.map { field in
+                let get = field.get
+                return { raw, call in try get(payload(raw), call) }
+            })
+        setters = ContiguousArray(
+            type.fields.map { field in
+                field.set.map { set in { raw, call in try set(payload(raw), call) } }
+            })
+        members = Set(type.fields.map(\.name) + type.methods.map(\.name))
+        let typeName = type.name
+        describe = { raw in type.describe?(payload(raw)) ?? "\(typeName): \(payload(raw))" }
+        equal = { a, b in payload(a) == payload(b) }
+        destroy = { raw in raw.assumingMemoryBound(to: Payload.self).deinitialize(count: 1) }
+    }
+
+    override func dispatch(_ L: OpaquePointer, op: Int32, field: lua_Integer) -> Int32 {
+        let call = LuaCall(state: L, lua: lua)
+        do {
+            switch op {
+            case Int32(JR_OP_GET):
+                guard let raw = jr_toobject(L, 1, typeID) else { throw LuaCallError.type(1, expected: name) }
+                try getters[Int(field)](raw, call)
+                return 1
+            case Int32(JR_OP_SET):
+                guard let raw = jr_toobject(L, 1, typeID) else { throw LuaCallError.type(1, expected: name) }
+                guard field >= 0, let set = setters[Int(field)] else {
+                    throw LuaCallError.message(readOnlyMessage(key: L))
+                }
+                try set(raw, call)
+                return 0
+            case Int32(JR_OP_TOSTRING):
+                guard let raw = jr_toobject(L, 1, typeID) else { throw LuaCallError.type(1, expected: name) }
+                call.push(describe(raw))
+                return 1
+            case Int32(JR_OP_EQ):
+                if let a = jr_toobject(L, 1, typeID), let b = jr_toobject(L, 2, typeID) {
+                    call.push(equal(a, b))
+                } else {
+                    call.push(false)
+                }
+                return 1
+            case Int32(JR_OP_GC):
+                // The header is already marked dead; the payload is released here, once.
+                if let raw = lua_touserdata(L, 1) { destroy(raw + jr_object_payload_offset()) }
+                return 0
+            default:
+                return 0
+            }
+        } catch {
+            return raiseCode(for: error, on: L, lua: lua)
+        }
+    }
+
+    private func readOnlyMessage(key L: OpaquePointer) -> String {
+        let key = lua_type(L, 2) == LUA_TSTRING ? String(cString: lua_tolstring(L, 2, nil)) : "?"
+        if members.contains(key) { return "field '\(key)' of \(name) is read-only" }
+        return "\(name) has no field '\(key)'"
+    }
+}
+
+/// A host object type registered with one VM: pushes objects and reads them back.
+public final class LuaObjectClass<Payload: Hashable & Sendable>: LuaObjectClassBase, LuaRegisteredTypeProtocol {
+    public let type: LuaObjectType<Payload>
 
     init(type: LuaObjectType<Payload>, typeID: UInt32, lua: LuaState) {
         self.type = type
-        self.typeID = typeID
-        self.lua = lua
+        super.init(type: type, typeID: typeID, lua: lua)
+    }
+
+    /// A method body taking the payload's address (see `LuaObjectClassBase`).
+    static func erase(_ body: @escaping (Payload, LuaCall) throws -> Int32) -> (UnsafeMutableRawPointer, LuaCall) throws -> Int32 {
+        { raw, call in try body(raw.assumingMemoryBound(to: Payload.self).pointee, call) }
     }
 
     func push(_ payload: Payload, on L: OpaquePointer) {
@@ -102,52 +186,6 @@ public final class LuaObjectClass<Payload: Hashable & Sendable>: LuaHostTarget, 
     func payloadAny(at index: Int32, on L: OpaquePointer) -> (any Hashable & Sendable)? {
         payload(at: index, on: L)
     }
-
-    override func dispatch(_ L: OpaquePointer, op: Int32, field: lua_Integer) -> Int32 {
-        let call = LuaCall(state: L, lua: lua)
-        do {
-            switch op {
-            case Int32(JR_OP_GET):
-                guard let payload = payload(at: 1, on: L) else { throw LuaCallError.type(1, expected: name) }
-                try type.fields[Int(field)].get(payload, call)
-                return 1
-            case Int32(JR_OP_SET):
-                guard let payload = payload(at: 1, on: L) else { throw LuaCallError.type(1, expected: name) }
-                guard field >= 0, let set = type.fields[Int(field)].set else {
-                    throw LuaCallError.message(readOnlyMessage(key: L))
-                }
-                try set(payload, call)
-                return 0
-            case Int32(JR_OP_TOSTRING):
-                guard let payload = payload(at: 1, on: L) else { throw LuaCallError.type(1, expected: name) }
-                call.push(type.describe?(payload) ?? "\(name): \(payload)")
-                return 1
-            case Int32(JR_OP_EQ):
-                let a = payload(at: 1, on: L)
-                let b = payload(at: 2, on: L)
-                call.push(a != nil && a == b)
-                return 1
-            case Int32(JR_OP_GC):
-                // The header is already marked dead; the payload is released here, once.
-                if let raw = lua_touserdata(L, 1) {
-                    (raw + jr_object_payload_offset()).assumingMemoryBound(to: Payload.self).deinitialize(count: 1)
-                }
-                return 0
-            default:
-                return 0
-            }
-        } catch {
-            return raiseCode(for: error, on: L, lua: lua)
-        }
-    }
-
-    private func readOnlyMessage(key L: OpaquePointer) -> String {
-        let key = lua_type(L, 2) == LUA_TSTRING ? String(cString: lua_tolstring(L, 2, nil)) : "?"
-        if type.fields.contains(where: { $0.name == key }) || type.methods.contains(where: { $0.name == key }) {
-            return "field '\(key)' of \(name) is read-only"
-        }
-        return "\(name) has no field '\(key)'"
-    }
 }
 
 extension LuaState {
@@ -163,14 +201,14 @@ extension LuaState {
         // Methods: name -> host function checking `self`.
         lua_createtable(L, 0, Int32(clamping: type.methods.count))
         for method in type.methods {
-            let body = method.body
+            let body = LuaObjectClass<Payload>.erase(method.body)
             let typeName = type.name
             pushFunction(
-                { [unowned(unsafe) objectClass] call in
-                    guard let payload = objectClass.payload(at: 1, on: call.state) else {
+                { call in
+                    guard let raw = jr_toobject(call.state, 1, typeID) else {
                         throw LuaCallError.type(1, expected: typeName)
                     }
-                    return try body(payload, call)
+                    return try body(raw, call)
                 }, on: L)
             lua_setfield(L, -2, method.name)
         }
