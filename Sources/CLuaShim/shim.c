@@ -468,12 +468,9 @@ static int jr_print(lua_State *L) {
     luaL_Buffer b;
     luaL_buffinit(L, &b);
     for (int i = 1; i <= n; i++) {
-        size_t len;
-        const char *s = luaL_tolstring(L, i, &len);
         if (i > 1) luaL_addchar(&b, '\t');
-        luaL_addvalue(&b);
-        (void)s;
-        (void)len;
+        luaL_tolstring(L, i, NULL);  // runs __tostring: this C frame may raise
+        luaL_addvalue(&b);          // right after: the buffer may sit on the stack too
     }
     luaL_addchar(&b, '\n');
     luaL_pushresult(&b);

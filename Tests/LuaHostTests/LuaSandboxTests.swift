@@ -72,5 +72,9 @@ import Testing
         let (lua, output) = try makeLua()
         try lua.execute("print('a', 1, 2.5, nil, true) print()")
         #expect(output.text == "a\t1\t2.5\tnil\ttrue\n\n")
+        // Long lines grow the buffer between arguments.
+        output.bytes.removeAll()
+        try lua.execute("local parts = {} for i = 1, 300 do parts[i] = ('v'):rep(50) end print(table.unpack(parts))")
+        #expect(output.text == Array(repeating: String(repeating: "v", count: 50), count: 300).joined(separator: "\t") + "\n")
     }
 }
