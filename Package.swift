@@ -39,6 +39,11 @@ let package = Package(
             dependencies: ["CLua", "CLuaShim"],
             swiftSettings: strictSwift
         ),
+        // The marketplace domain: jobs, their lifecycle, members, orders. Knows nothing of Lua.
+        .target(
+            name: "Marketplace",
+            swiftSettings: strictSwift
+        ),
         .executableTarget(
             name: "jobrules",
             dependencies: [
@@ -56,6 +61,11 @@ let package = Package(
         .testTarget(
             name: "LuaHostTests",
             dependencies: ["LuaHost", "CLuaShim"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "MarketplaceTests",
+            dependencies: ["Marketplace"],
             swiftSettings: strictSwift
         ),
         .testTarget(

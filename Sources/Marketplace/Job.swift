@@ -1,0 +1,210 @@
+/// Unix seconds, UTC: the time unit of the domain (and of the Lua API).
+public typealias UnixTime = Int64
+
+/// Where a job came from.
+public enum JobSource: String, Sendable, CaseIterable {
+    /// The matching algorithm sent the merchant's requirements to several experts.
+    case match
+    /// The merchant found the agency's profile and wrote to it.
+    case direct
+}
+
+/// A job's state, stored as these exact strings.
+public enum JobStatus: String, Sendable, CaseIterable {
+    case new
+    case opened
+    case responded
+    case awaitingResponse = "awaiting_response"
+    case declined
+    case expired
+    case inactive
+    case completed
+}
+
+/// Who declined a job.
+public enum DeclinedBy: String, Sendable {
+    case agency
+    case merchant
+}
+
+public struct Decline: Sendable, Equatable {
+    public var by: DeclinedBy
+    public var at: UnixTime
+    public var reason: String
+
+    public init(by: DeclinedBy, at: UnixTime, reason: String) {
+        self.by = by
+        self.at = at
+        self.reason = reason
+    }
+}
+
+/// Who wrote a message: the merchant, or a member of the agency.
+public enum MessageAuthor: Sendable, Equatable, Hashable {
+    case merchant
+    case member(String)
+
+    /// The stored form: `merchant` or `member:<id>`.
+    public var stored: String {
+        switch self {
+        case .merchant: "merchant"
+        case .member(let id): "member:\(id)"
+        }
+    }
+
+    public init?(stored: String) {
+        if stored == "merchant" {
+            self = .merchant
+        } else if stored.hasPrefix("member:"), stored.count > "member:".count {
+            self = .member(String(stored.dropFirst("member:".count)))
+        } else {
+            return nil
+        }
+    }
+}
+
+/// A job's lifecycle: the transitions of SPEC §1, enforced here and nowhere
+/// else. Each method changes the job or throws without changing it.
+public struct JobLifecycle: Sendable, Equatable {
+    /// Jobs expire this long after creation without a first agency message or a decline.
+    public static let expiryDelay: UnixTime = 72 * 3600
+
+    public let id: String
+    public private(set) var status: JobStatus
+    public let createdAt: UnixTime
+    public private(set) var openedAt: UnixTime?
+    public private(set) var firstResponseAt: UnixTime?
+    public private(set) var declined: Decline?
+    public private(set) var completedAt: UnixTime?
+
+    public init(
+        id: String, status: JobStatus, createdAt: UnixTime, openedAt: UnixTime? = nil,
+        firstResponseAt: UnixTime? = nil, declined: Decline? = nil, completedAt: UnixTime? = nil
+    ) {
+        self.id = id
+        self.status = status
+        self.createdAt = createdAt
+        self.openedAt = openedAt
+        self.firstResponseAt = firstResponseAt
+        self.declined = declined
+        self.completedAt = completedAt
+    }
+
+    /// When the job expires if nobody answers, or nil once it can't expire.
+    public var expiresAt: UnixTime? {
+        switch status {
+        case .new, .opened: createdAt + Self.expiryDelay
+        default: nil
+        }
+    }
+
+    /// `new`/`opened` and 72 hours old at `now`.
+    public func isDueToExpire(at now: UnixTime) -> Bool {
+        guard let expiresAt else { return false }
+        return now >= expiresAt
+    }
+
+    // MARK: Transitions
+
+    /// new → opened.
+    public mutating func open(at now: UnixTime) throws(TransitionError) {
+        try require(.open, from: [.new])
+        status = .opened
+        openedAt = now
+    }
+
+    /// An agency message: responded (inactive and completed stay); the first one sets `firstResponseAt`.
+    public mutating func reply(at now: UnixTime) throws(TransitionError) {
+        try require(.reply, from: [.new, .opened, .responded, .awaitingResponse, .inactive, .completed])
+        if status != .inactive && status != .completed { status = .responded }
+        if firstResponseAt == nil { firstResponseAt = now }
+    }
+
+    /// A merchant's message: awaiting_response when it was responded; otherwise unchanged.
+    public mutating func receiveMerchantMessage(at now: UnixTime) throws(TransitionError) {
+        try require(.merchantMessage, from: JobStatus.allCases.filter { $0 != .expired })
+        if status == .responded { status = .awaitingResponse }
+    }
+
+    public mutating func decline(by: DeclinedBy, reason: String, at now: UnixTime) throws(TransitionError) {
+        try require(.decline, from: [.new, .opened, .responded, .awaitingResponse, .inactive])
+        status = .declined
+        declined = Decline(by: by, at: now, reason: reason)
+    }
+
+    public mutating func markInactive() throws(TransitionError) {
+        try require(.markInactive, from: [.opened, .responded, .awaitingResponse])
+        status = .inactive
+    }
+
+    /// inactive → responded or awaiting_response, from the author of the last message
+    /// (the agency's: responded; the merchant's: awaiting_response; none: responded).
+    public mutating func reactivate(lastMessageFrom author: MessageAuthor?) throws(TransitionError) {
+        try require(.reactivate, from: [.inactive])
+        status = author == .merchant ? .awaitingResponse : .responded
+    }
+
+    public mutating func complete(at now: UnixTime) throws(TransitionError) {
+        try require(.complete, from: [.responded, .awaitingResponse, .inactive])
+        status = .completed
+        completedAt = now
+    }
+
+    /// Expires the job when it is due (the host does this from the run's clock);
+    /// returns whether it expired.
+    @discardableResult
+    public mutating func expireIfDue(at now: UnixTime) -> Bool {
+        guard isDueToExpire(at: now) else { return false }
+        status = .expired
+        return true
+    }
+
+    /// Assign, unassign, note, tag: allowed on any job but an expired one.
+    public func checkEditable(_ action: JobAction) throws(TransitionError) {
+        try require(action, from: JobStatus.allCases.filter { $0 != .expired })
+    }
+
+    private func require(_ action: JobAction, from allowed: [JobStatus]) throws(TransitionError) {
+        guard allowed.contains(status) else {
+            throw TransitionError(job: id, action: action, status: status, allowed: allowed)
+        }
+    }
+}
+
+/// What can be done to a job.
+public enum JobAction: String, Sendable, CaseIterable {
+    case open, reply, decline, complete, reactivate, assign, unassign, note, tag, untag
+    case merchantMessage = "merchant message"
+    case markInactive = "mark inactive"
+
+    var verb: String {
+        switch self {
+        case .open: "opened"
+        case .reply: "replied to"
+        case .decline: "declined"
+        case .complete: "completed"
+        case .reactivate: "reactivated"
+        case .assign: "assigned"
+        case .unassign: "unassigned"
+        case .note: "noted"
+        case .tag: "tagged"
+        case .untag: "untagged"
+        case .merchantMessage: "given a merchant message"
+        case .markInactive: "marked inactive"
+        }
+    }
+}
+
+/// A refused transition, naming the job and why.
+public struct TransitionError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let job: String
+    public let action: JobAction
+    public let status: JobStatus
+    public let allowed: [JobStatus]
+
+    public var description: String {
+        if status == .expired { return "job \(job) is expired: expired jobs can't be acted upon" }
+        let from = allowed.map(\.rawValue).joined(separator: ", ")
+        return "job \(job) can't be \(action.verb): it is \(status.rawValue) (\(action.rawValue) is allowed from \(from))"
+    }
+}
