@@ -29,8 +29,7 @@ let package = Package(
         .target(
             name: "CLuaShim",
             dependencies: ["CLua"],
-            path: "Sources/CLuaShim",
-            cSettings: [.unsafeFlags(["-O2"])]
+            path: "Sources/CLuaShim"
         ),
         // The Lua VM for Swift: ownership, protected calls, values, host
         // objects, sandbox, limits. Knows nothing of jobs.

@@ -161,17 +161,6 @@ public struct LuaCall {
         var seen: Set<UnsafeRawPointer> = []
         return try LuaState.value(at: lua_absindex(state, -1), on: state, state: lua, seen: &seen, path: "result")
     }
-
-    /// Calls the function at `n` with the values pushed by `pushArguments` (which returns their
-    /// count) and returns Lua's truth of its first result. No conversion of results: fast.
-    public func callPredicate(at n: Int32, pushArguments: (LuaCall) -> Int32) throws(LuaError) -> Bool {
-        let base = lua_gettop(state)
-        defer { lua_settop(state, base) }
-        lua_pushvalue(state, n)
-        let count = pushArguments(self)
-        try lua.protectedCall(on: state, arguments: count, results: 1)
-        return lua_toboolean(state, -1) != 0
-    }
 }
 
 // MARK: - Dispatch from C
@@ -249,10 +238,5 @@ extension LuaState {
         let box = LuaFunctionBox(function, lua: self)
         retained.append(box)
         jr_pushhostfunction(L, Unmanaged.passUnretained(box).toOpaque())
-    }
-
-    /// Pushes a host function onto the main thread's stack.
-    public func pushFunction(_ function: @escaping LuaFunction) throws(LuaError) {
-        pushFunction(function, on: try requireOpen())
     }
 }

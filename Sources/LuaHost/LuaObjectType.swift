@@ -78,6 +78,8 @@ public class LuaObjectClassBase: LuaHostTarget {
     let getters: ContiguousArray<(UnsafeMutableRawPointer, LuaCall) throws -> Void>
     let setters: ContiguousArray<((UnsafeMutableRawPointer, LuaCall) throws -> Void)?>
     let members: Set<String>
+    /// Method bodies by name, on the payload's address.
+    let methods: [(name: String, body: (UnsafeMutableRawPointer, LuaCall) throws -> Int32)]
     let describe: (UnsafeMutableRawPointer) -> String
     let equal: (UnsafeMutableRawPointer, UnsafeMutableRawPointer) -> Bool
     let destroy: (UnsafeMutableRawPointer) -> Void
@@ -98,6 +100,10 @@ public class LuaObjectClassBase: LuaHostTarget {
             type.fields.map { field in
                 field.set.map { set in { raw, call in try set(payload(raw), call) } }
             })
+        methods = type.methods.map { method in
+            let body = method.body
+            return (method.name, { raw, call in try body(payload(raw), call) })
+        }
         members = Set(type.fields.map(\.name) + type.methods.map(\.name))
         let typeName = type.name
         describe = { raw in type.describe?(payload(raw)) ?? "\(typeName): \(payload(raw))" }
@@ -159,11 +165,6 @@ public final class LuaObjectClass<Payload: Hashable & Sendable>: LuaObjectClassB
         super.init(type: type, typeID: typeID, lua: lua)
     }
 
-    /// A method body taking the payload's address (see `LuaObjectClassBase`).
-    static func erase(_ body: @escaping (Payload, LuaCall) throws -> Int32) -> (UnsafeMutableRawPointer, LuaCall) throws -> Int32 {
-        { raw, call in try body(raw.assumingMemoryBound(to: Payload.self).pointee, call) }
-    }
-
     func push(_ payload: Payload, on L: OpaquePointer) {
         let raw = jr_newobject(L, typeID, MemoryLayout<Payload>.size)
         raw?.bindMemory(to: Payload.self, capacity: 1).initialize(to: payload)
@@ -189,6 +190,11 @@ public final class LuaObjectClass<Payload: Hashable & Sendable>: LuaObjectClassB
 }
 
 extension LuaState {
+    /// The registered type with `id` (ids are 1, 2, … in registration order).
+    func objectType(id: UInt32) -> (any LuaRegisteredTypeProtocol)? {
+        id >= 1 && Int(id) <= objectTypes.count ? objectTypes[Int(id) - 1] : nil
+    }
+
     /// Registers a host object type with this VM.
     public func register<Payload>(_ type: LuaObjectType<Payload>) throws(LuaError) -> LuaObjectClass<Payload> {
         let L = try requireOpen()
@@ -199,9 +205,9 @@ extension LuaState {
         let objectClass = LuaObjectClass(type: type, typeID: typeID, lua: self)
         let target = Unmanaged.passUnretained(objectClass).toOpaque()
         // Methods: name -> host function checking `self`.
-        lua_createtable(L, 0, Int32(clamping: type.methods.count))
-        for method in type.methods {
-            let body = LuaObjectClass<Payload>.erase(method.body)
+        lua_createtable(L, 0, Int32(clamping: objectClass.methods.count))
+        for method in objectClass.methods {
+            let body = method.body
             let typeName = type.name
             pushFunction(
                 { call in
@@ -230,7 +236,7 @@ extension LuaState {
     public func objectMembers(at index: Int32) throws(LuaError) -> (type: String, fields: [String], methods: [String])? {
         let L = try requireOpen()
         let typeID = jr_objecttype(L, index)
-        guard typeID != 0, let type = objectTypes.first(where: { $0.typeID == typeID }) else { return nil }
+        guard let type = objectType(id: typeID) else { return nil }
         return (type.name, type.fieldNames, type.methodNames)
     }
 }

@@ -37,7 +37,7 @@ extension LuaState {
                 lua_rawset(L, -3)
             }
         case .object(let object):
-            guard let type = state.objectTypes.first(where: { $0.typeID == object.typeID }) else {
+            guard let type = state.objectType(id: object.typeID) else {
                 throw LuaError(kind: .conversion, message: "host object of unknown type \(object.typeName)")
             }
             try type.pushAny(object.payload, on: L)
@@ -77,7 +77,7 @@ extension LuaState {
             return .table(try table(at: index, on: L, state: state, seen: &seen, path: path))
         case LUA_TUSERDATA:
             let typeID = jr_objecttype(L, index)
-            if typeID != 0, let type = state.objectTypes.first(where: { $0.typeID == typeID }),
+            if let type = state.objectType(id: typeID),
                 let payload = type.payloadAny(at: index, on: L)
             {
                 return .object(LuaObject(typeID: typeID, typeName: type.name, payload: payload))

@@ -93,14 +93,10 @@ public final class LuaState {
     public var peakMemory: Int { state == nil ? 0 : Int(host.pointee.peak) }
 
     /// Asks the running chunk to stop at its next instruction (Ctrl-C).
-    /// Safe to call from a signal handler through `interruptHandle`.
     public func interrupt() {
         guard state != nil else { return }
         jr_request_stop(host, Int32(JR_STOP_INTERRUPT))
     }
-
-    /// The C host record, for a signal handler that calls `jr_request_stop`.
-    public var interruptHandle: UnsafeMutableRawPointer { UnsafeMutableRawPointer(host) }
 
     /// `print` to the process's standard output.
     public static func standardOutput(_ bytes: UnsafeRawBufferPointer) {

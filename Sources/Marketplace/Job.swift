@@ -19,6 +19,9 @@ public enum JobStatus: String, Sendable, CaseIterable {
     case expired
     case inactive
     case completed
+
+    /// Every status but `expired`: what edits and merchant messages accept.
+    public static let actionable: [JobStatus] = allCases.filter { $0 != .expired }
 }
 
 /// Who declined a job.
@@ -121,8 +124,8 @@ public struct JobLifecycle: Sendable, Equatable {
     }
 
     /// A merchant's message: awaiting_response when it was responded; otherwise unchanged.
-    public mutating func receiveMerchantMessage(at now: UnixTime) throws(TransitionError) {
-        try require(.merchantMessage, from: JobStatus.allCases.filter { $0 != .expired })
+    public mutating func receiveMerchantMessage() throws(TransitionError) {
+        try require(.merchantMessage, from: JobStatus.actionable)
         if status == .responded { status = .awaitingResponse }
     }
 
@@ -161,7 +164,7 @@ public struct JobLifecycle: Sendable, Equatable {
 
     /// Assign, unassign, note, tag: allowed on any job but an expired one.
     public func checkEditable(_ action: JobAction) throws(TransitionError) {
-        try require(action, from: JobStatus.allCases.filter { $0 != .expired })
+        try require(action, from: JobStatus.actionable)
     }
 
     private func require(_ action: JobAction, from allowed: [JobStatus]) throws(TransitionError) {

@@ -55,11 +55,11 @@ import Testing
 
     @Test func merchantMessage() throws {
         #expect(
-            allowedStatuses { (j) throws(TransitionError) in try j.receiveMerchantMessage(at: now) }
+            allowedStatuses { (j) throws(TransitionError) in try j.receiveMerchantMessage() }
                 == Set(JobStatus.allCases).subtracting([.expired]))
         for status in JobStatus.allCases where status != .expired {
             var j = job(status)
-            try j.receiveMerchantMessage(at: now)
+            try j.receiveMerchantMessage()
             #expect(j.status == (status == .responded ? .awaitingResponse : status))
         }
     }

@@ -16,13 +16,10 @@
 
 // MARK: - Twins of Lua's macros (Swift imports no function-like macros)
 
-static inline int jr_upvalueindex(int i) { return lua_upvalueindex(i); }
 static inline int jr_registryindex(void) { return LUA_REGISTRYINDEX; }
 static inline void jr_pop(lua_State *L, int n) { lua_pop(L, n); }
 static inline void jr_newtable(lua_State *L) { lua_newtable(L); }
-static inline void jr_insert(lua_State *L, int idx) { lua_insert(L, idx); }
 static inline void jr_remove(lua_State *L, int idx) { lua_remove(L, idx); }
-static inline void jr_replace(lua_State *L, int idx) { lua_replace(L, idx); }
 static inline int jr_isnoneornil(lua_State *L, int idx) { return lua_isnoneornil(L, idx); }
 static inline const char *jr_typename_at(lua_State *L, int idx) { return luaL_typename(L, idx); }
 static inline void jr_pushglobaltable(lua_State *L) { lua_pushglobaltable(L); }
@@ -30,7 +27,6 @@ static inline void jr_pushglobaltable(lua_State *L) { lua_pushglobaltable(L); }
 static inline FILE *jr_stdout(void) { return stdout; }
 // lua_gc is variadic, which Swift cannot call.
 static inline void jr_collectgarbage(lua_State *L) { lua_gc(L, LUA_GCCOLLECT); }
-static inline int jr_gccount_bytes(lua_State *L) { return lua_gc(L, LUA_GCCOUNT) * 1024 + lua_gc(L, LUA_GCCOUNTB); }
 
 // MARK: - Codes a host function returns to the trampoline
 
