@@ -54,7 +54,7 @@ let package = Package(
         // Micro-benchmarks and the leak probe (not shipped).
         .executableTarget(
             name: "jobrules-bench",
-            dependencies: ["LuaHost"],
+            dependencies: ["LuaHost", "Marketplace"],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -1,6 +1,3 @@
-/// Unix seconds, UTC: the time unit of the domain (and of the Lua API).
-public typealias UnixTime = Int64
-
 /// Where a job came from.
 public enum JobSource: String, Sendable, CaseIterable {
     /// The matching algorithm sent the merchant's requirements to several experts.
@@ -25,7 +22,7 @@ public enum JobStatus: String, Sendable, CaseIterable {
 }
 
 /// Who declined a job.
-public enum DeclinedBy: String, Sendable {
+public enum DeclinedBy: String, Sendable, CaseIterable {
     case agency
     case merchant
 }
@@ -34,11 +31,16 @@ public struct Decline: Sendable, Equatable {
     public var by: DeclinedBy
     public var at: UnixTime
     public var reason: String
+    var raw: RawJSON?
 
     public init(by: DeclinedBy, at: UnixTime, reason: String) {
         self.by = by
         self.at = at
         self.reason = reason
+    }
+
+    public static func == (a: Decline, b: Decline) -> Bool {
+        a.by == b.by && a.at == b.at && a.reason == b.reason
     }
 }
 
@@ -111,44 +113,44 @@ public struct JobLifecycle: Sendable, Equatable {
 
     /// new → opened.
     public mutating func open(at now: UnixTime) throws(TransitionError) {
-        try require(.open, from: [.new])
+        try check(.open)
         status = .opened
         openedAt = now
     }
 
     /// An agency message: responded (inactive and completed stay); the first one sets `firstResponseAt`.
     public mutating func reply(at now: UnixTime) throws(TransitionError) {
-        try require(.reply, from: [.new, .opened, .responded, .awaitingResponse, .inactive, .completed])
+        try check(.reply)
         if status != .inactive && status != .completed { status = .responded }
         if firstResponseAt == nil { firstResponseAt = now }
     }
 
     /// A merchant's message: awaiting_response when it was responded; otherwise unchanged.
     public mutating func receiveMerchantMessage() throws(TransitionError) {
-        try require(.merchantMessage, from: JobStatus.actionable)
+        try check(.merchantMessage)
         if status == .responded { status = .awaitingResponse }
     }
 
     public mutating func decline(by: DeclinedBy, reason: String, at now: UnixTime) throws(TransitionError) {
-        try require(.decline, from: [.new, .opened, .responded, .awaitingResponse, .inactive])
+        try check(.decline)
         status = .declined
         declined = Decline(by: by, at: now, reason: reason)
     }
 
     public mutating func markInactive() throws(TransitionError) {
-        try require(.markInactive, from: [.opened, .responded, .awaitingResponse])
+        try check(.markInactive)
         status = .inactive
     }
 
     /// inactive → responded or awaiting_response, from the author of the last message
     /// (the agency's: responded; the merchant's: awaiting_response; none: responded).
     public mutating func reactivate(lastMessageFrom author: MessageAuthor?) throws(TransitionError) {
-        try require(.reactivate, from: [.inactive])
+        try check(.reactivate)
         status = author == .merchant ? .awaitingResponse : .responded
     }
 
     public mutating func complete(at now: UnixTime) throws(TransitionError) {
-        try require(.complete, from: [.responded, .awaitingResponse, .inactive])
+        try check(.complete)
         status = .completed
         completedAt = now
     }
@@ -164,10 +166,12 @@ public struct JobLifecycle: Sendable, Equatable {
 
     /// Assign, unassign, note, tag: allowed on any job but an expired one.
     public func checkEditable(_ action: JobAction) throws(TransitionError) {
-        try require(action, from: JobStatus.actionable)
+        try check(action)
     }
 
-    private func require(_ action: JobAction, from allowed: [JobStatus]) throws(TransitionError) {
+    /// Throws unless `action` is allowed from the job's status.
+    public func check(_ action: JobAction) throws(TransitionError) {
+        let allowed = action.allowedFrom
         guard allowed.contains(status) else {
             throw TransitionError(job: id, action: action, status: status, allowed: allowed)
         }
@@ -179,6 +183,19 @@ public enum JobAction: String, Sendable, CaseIterable {
     case open, reply, decline, complete, reactivate, assign, unassign, note, tag, untag
     case merchantMessage = "merchant message"
     case markInactive = "mark inactive"
+
+    /// The statuses the transition table allows this action from.
+    public var allowedFrom: [JobStatus] {
+        switch self {
+        case .open: [.new]
+        case .reply: [.new, .opened, .responded, .awaitingResponse, .inactive, .completed]
+        case .decline: [.new, .opened, .responded, .awaitingResponse, .inactive]
+        case .markInactive: [.opened, .responded, .awaitingResponse]
+        case .reactivate: [.inactive]
+        case .complete: [.responded, .awaitingResponse, .inactive]
+        case .merchantMessage, .assign, .unassign, .note, .tag, .untag: JobStatus.actionable
+        }
+    }
 
     var verb: String {
         switch self {
@@ -209,5 +226,116 @@ public struct TransitionError: Error, Sendable, Equatable, CustomStringConvertib
         if status == .expired { return "job \(job) is expired: expired jobs can't be acted upon" }
         let from = allowed.map(\.rawValue).joined(separator: ", ")
         return "job \(job) can't be \(action.verb): it is \(status.rawValue) (\(action.rawValue) is allowed from \(from))"
+    }
+}
+
+/// A job: work a merchant asked for, as the store holds it.
+public struct Job: Sendable {
+    /// Status and timestamps; only the lifecycle's transitions change them.
+    public internal(set) var lifecycle: JobLifecycle
+    public let source: JobSource
+    /// Index of the merchant in `Store.merchants`.
+    public internal(set) var merchant: Int
+    /// The service wanted (an id, offered by the agency or not).
+    public let service: String
+    public let title: Text
+    public let details: Text
+    public let budget: Budget?
+    public let priorities: Priorities?
+    /// Indices in `Store.members`, in the order they were assigned.
+    public internal(set) var assignees: [Int]
+    public internal(set) var tags: [String]
+    public internal(set) var notes: [Note]
+    /// The job's bytes in the loaded file while nothing changed it.
+    var raw: RawJSON?
+    var extras = Extras()
+
+    public init(
+        lifecycle: JobLifecycle, source: JobSource, merchant: Int, service: String, title: Text, details: Text = "",
+        budget: Budget? = nil, priorities: Priorities? = nil, assignees: [Int] = [], tags: [String] = [], notes: [Note] = []
+    ) {
+        self.lifecycle = lifecycle
+        self.source = source
+        self.merchant = merchant
+        self.service = service
+        self.title = title
+        self.details = details
+        self.budget = budget
+        self.priorities = priorities
+        self.assignees = assignees
+        self.tags = tags
+        self.notes = notes
+    }
+
+    public var id: String { lifecycle.id }
+    public var status: JobStatus { lifecycle.status }
+    public var createdAt: UnixTime { lifecycle.createdAt }
+    public var openedAt: UnixTime? { lifecycle.openedAt }
+    public var firstResponseAt: UnixTime? { lifecycle.firstResponseAt }
+    public var declined: Decline? { lifecycle.declined }
+    public var completedAt: UnixTime? { lifecycle.completedAt }
+    public var expiresAt: UnixTime? { lifecycle.expiresAt }
+
+    /// Whether the job counts towards a member's open jobs: not declined, expired or completed.
+    public var isOpen: Bool {
+        switch status {
+        case .declined, .expired, .completed: false
+        default: true
+        }
+    }
+}
+
+/// What the merchant is ready to pay.
+public struct Budget: Sendable, Equatable {
+    public var min: Double?
+    public var max: Double?
+    public var currency: String?
+    var raw: RawJSON?
+
+    public init(min: Double?, max: Double?, currency: String?) {
+        self.min = min
+        self.max = max
+        self.currency = currency
+    }
+
+    public static func == (a: Budget, b: Budget) -> Bool {
+        a.min == b.min && a.max == b.max && a.currency == b.currency
+    }
+}
+
+/// How much the merchant cares about time, cost and quality.
+public struct Priorities: Sendable, Equatable {
+    public enum Level: String, Sendable, CaseIterable {
+        case low, medium, high
+    }
+
+    public var time: Level?
+    public var cost: Level?
+    public var quality: Level?
+    var raw: RawJSON?
+
+    public init(time: Level?, cost: Level?, quality: Level?) {
+        self.time = time
+        self.cost = cost
+        self.quality = quality
+    }
+
+    public static func == (a: Priorities, b: Priorities) -> Bool {
+        a.time == b.time && a.cost == b.cost && a.quality == b.quality
+    }
+}
+
+/// An internal note on a job, never shown to the merchant.
+public struct Note: Sendable {
+    /// The member who wrote it, or nil when a rule or script did.
+    public var author: String?
+    public var at: UnixTime
+    public var text: Text
+    var raw: RawJSON?
+
+    public init(author: String?, at: UnixTime, text: Text) {
+        self.author = author
+        self.at = at
+        self.text = text
     }
 }

@@ -4,8 +4,11 @@
 //                                      as ratios to plain Lua in the same run
 //   jobrules-bench errors [COUNT]      COUNT error round trips of each kind after a
 //                                      warm-up; prints RSS and Lua heap before and after
+//   jobrules-bench store FILE          loads FILE (a copy, which it then saves as
+//                                      the next revision); prints seconds and peak RSS
 import Foundation
 import LuaHost
+import Marketplace
 
 func residentBytes() -> Int {
     guard let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
@@ -112,13 +115,36 @@ func probeErrors(count: Int) throws {
     print("rss_before=\(rssBefore) rss_after=\(residentBytes()) heap_before=\(heapBefore) heap_after=\(lua.memoryInUse)")
 }
 
+/// One load and one save of a store file, timed apart; the process's peak RSS.
+func benchStore(path: String) throws {
+    let file = JSONStoreFile(path: path)
+    let lock = try file.lock(timeout: 10)
+    defer { lock.unlock() }
+    let t0 = monotonic()
+    let loaded = try file.load()
+    let t1 = monotonic()
+    _ = try file.save(loaded.store, over: loaded.version, audit: AuditBatch(runID: "bench", at: 0, changes: []))
+    let t2 = monotonic()
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+    print("load_s=\(t1 - t0) save_s=\(t2 - t1) peak_rss=\(usage.ru_maxrss * 1024) file_bytes=\(size) jobs=\(loaded.store.jobs.count) messages=\(loaded.store.messages.count)")
+}
+
+func monotonic() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
 let arguments = Array(CommandLine.arguments.dropFirst())
 do {
     switch arguments.first {
     case "host": try benchHost(iterations: arguments.count > 1 ? Int(arguments[1]) ?? 10_000_000 : 10_000_000)
     case "errors": try probeErrors(count: arguments.count > 1 ? Int(arguments[1]) ?? 10_000 : 10_000)
+    case "store" where arguments.count == 2: try benchStore(path: arguments[1])
     default:
-        FileHandle.standardError.write(Data("usage: jobrules-bench host [ITERATIONS] | errors [COUNT]\n".utf8))
+        FileHandle.standardError.write(Data("usage: jobrules-bench host [ITERATIONS] | errors [COUNT] | store FILE\n".utf8))
         exit(2)
     }
 } catch {

@@ -1,0 +1,56 @@
+/// One applied change: what the audit log records and a dry run's plan shows.
+public struct Change: Sendable, Equatable {
+    /// Who made it: `expiry`, `rule:<name>`, `import`, `repl`, `exec:<script>`.
+    public let actor: String
+    /// The kind of object: `job`, `order`, `agency`, `stats`, `message`, `outbox`, `merchant`, `contact`.
+    public let kind: String
+    /// The object's id (`J-1001`), or the top-level key for `agency` and `stats`.
+    public let object: String
+    public let field: String
+    public let old: ChangeValue
+    public let new: ChangeValue
+
+    public init(actor: String, kind: String, object: String, field: String, old: ChangeValue, new: ChangeValue) {
+        self.actor = actor
+        self.kind = kind
+        self.object = object
+        self.field = field
+        self.old = old
+        self.new = new
+    }
+}
+
+/// A field's value before or after a change, as JSON.
+public indirect enum ChangeValue: Sendable, Equatable, CustomStringConvertible {
+    case null
+    case bool(Bool)
+    case int(Int64)
+    case number(Double)
+    case string(String)
+    case array([ChangeValue])
+    /// Members in order.
+    case object([(String, ChangeValue)])
+
+    public static func time(_ t: UnixTime?) -> ChangeValue { t.map { .string(RFC3339.format($0)) } ?? .null }
+    public static func strings(_ list: [String]) -> ChangeValue { .array(list.map { .string($0) }) }
+
+    public static func == (a: ChangeValue, b: ChangeValue) -> Bool {
+        switch (a, b) {
+        case (.null, .null): true
+        case (.bool(let x), .bool(let y)): x == y
+        case (.int(let x), .int(let y)): x == y
+        case (.number(let x), .number(let y)): x == y
+        case (.string(let x), .string(let y)): x == y
+        case (.array(let x), .array(let y)): x == y
+        case (.object(let x), .object(let y)): x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        default: false
+        }
+    }
+
+    /// Compact JSON.
+    public var description: String {
+        var out = JSONWriter()
+        out.value(self)
+        return out.string
+    }
+}

@@ -1,0 +1,618 @@
+/// The agency's marketplace data in memory, and every action on it.
+///
+/// Every change goes through a method here: each one enforces the domain's
+/// transitions, sends the emails they imply (outbox), keeps the stats, records a
+/// `Change` for the audit log and the dry-run plan, and can be rolled back to a
+/// savepoint. Times come from the caller (`now`): nothing here reads the clock.
+public final class Store {
+    public internal(set) var revision: Int64
+    public internal(set) var agency: Agency
+    public internal(set) var members: [Member]
+    public internal(set) var merchants: [Merchant]
+    public internal(set) var jobs: [Job]
+    public internal(set) var messages: [Message]
+    public internal(set) var contacts: [Contact]
+    public internal(set) var orders: [Order]
+    public internal(set) var outbox: [OutboxEntry]
+    public internal(set) var stats: Stats
+    /// Top-level members jobrules doesn't know, written back in place on save.
+    var extras = Extras()
+    /// Whether `agency` and `stats` still equal their bytes in the loaded file.
+    var agencyRaw: RawJSON?
+    var statsRaw: RawJSON?
+
+    /// Who is acting, for the changes recorded from now on (`rule:<name>`, `import`, …).
+    public var actor = "jobrules"
+    /// Changes applied since the store was loaded or last saved, in order.
+    public private(set) var changes: [Change] = []
+
+    var memberIndex: [String: Int] = [:]
+    var merchantIndex: [String: Int] = [:]
+    var jobIndex: [String: Int] = [:]
+    var orderIndex: [String: Int] = [:]
+    var contactIndex: [String: Int] = [:]
+    private var messageIDs: Set<String> = []
+    private var outboxIDs: Set<String> = []
+    private var nextMessageNumber = 1
+    private var nextOutboxNumber = 1
+    /// Per job, its messages' indices in store order; built on first use.
+    private var messagesByJob: [[Int32]]?
+    /// Per member, assigned jobs that are open; kept up to date by `replaceJob`.
+    private var openJobCounts: [Int]
+    private var undo: [Undo] = []
+
+    public init(
+        revision: Int64 = 0, agency: Agency, members: [Member] = [], merchants: [Merchant] = [], jobs: [Job] = [],
+        messages: [Message] = [], contacts: [Contact] = [], orders: [Order] = [], outbox: [OutboxEntry] = [],
+        stats: Stats = Stats()
+    ) {
+        self.revision = revision
+        self.agency = agency
+        self.members = members
+        self.merchants = merchants
+        self.jobs = jobs
+        self.messages = messages
+        self.contacts = contacts
+        self.orders = orders
+        self.outbox = outbox
+        self.stats = stats
+        openJobCounts = Array(repeating: 0, count: members.count)
+        rebuildIndexes()
+    }
+
+    /// Indices and counters derived from the collections (after loading or building).
+    func rebuildIndexes() {
+        memberIndex = Dictionary(members.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
+        merchantIndex = Dictionary(merchants.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
+        jobIndex = Dictionary(jobs.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
+        orderIndex = Dictionary(orders.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
+        contactIndex = Dictionary(contacts.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
+        messageIDs = Set(messages.map(\.id))
+        outboxIDs = Set(outbox.map(\.id))
+        rebuildCounters()
+    }
+
+    /// Takes the collections of a loaded store with the indices the loader built while validating.
+    func adopt(
+        members: [Member], memberIndex: [String: Int], merchants: [Merchant], merchantIndex: [String: Int], jobs: [Job],
+        jobIndex: [String: Int], messages: [Message], messageIDs: Set<String>, contacts: [Contact], contactIndex: [String: Int],
+        orders: [Order], orderIndex: [String: Int], outbox: [OutboxEntry], outboxIDs: Set<String>
+    ) {
+        self.members = members
+        self.memberIndex = memberIndex
+        self.merchants = merchants
+        self.merchantIndex = merchantIndex
+        self.jobs = jobs
+        self.jobIndex = jobIndex
+        self.messages = messages
+        self.messageIDs = messageIDs
+        self.contacts = contacts
+        self.contactIndex = contactIndex
+        self.orders = orders
+        self.orderIndex = orderIndex
+        self.outbox = outbox
+        self.outboxIDs = outboxIDs
+        rebuildCounters()
+    }
+
+    private func rebuildCounters() {
+        nextMessageNumber = Self.nextNumber(after: messages.lazy.map(\.id), prefix: "msg")
+        nextOutboxNumber = Self.nextNumber(after: outbox.lazy.map(\.id), prefix: "e")
+        messagesByJob = nil
+        openJobCounts = Array(repeating: 0, count: members.count)
+        for job in jobs where job.isOpen {
+            for m in job.assignees { openJobCounts[m] += 1 }
+        }
+    }
+
+    private static func nextNumber(after ids: some Sequence<String>, prefix: String) -> Int {
+        var highest = 0
+        for id in ids where id.hasPrefix(prefix) {
+            if let n = Int(id.dropFirst(prefix.count)), n > highest { highest = n }
+        }
+        return highest + 1
+    }
+
+    // MARK: Lookups
+
+    public func member(_ id: String) -> Int? { memberIndex[id] }
+    public func merchant(_ id: String) -> Int? { merchantIndex[id] }
+    public func job(_ id: String) -> Int? { jobIndex[id] }
+    public func order(_ id: String) -> Int? { orderIndex[id] }
+    public func contact(_ id: String) -> Int? { contactIndex[id] }
+
+    /// Assigned jobs of this member that are not declined, expired or completed.
+    public func openJobs(ofMember member: Int) -> Int { openJobCounts[member] }
+
+    /// The messages of a job, in store order.
+    public func messages(ofJob job: Int) -> [Int] {
+        messageIndex()[job].map(Int.init)
+    }
+
+    /// The job's latest message (by time; the later in the store on a tie).
+    public func lastMessage(ofJob job: Int) -> Int? {
+        var best: Int?
+        for i in messageIndex()[job] {
+            let i = Int(i)
+            if let b = best, messages[b].at > messages[i].at { continue }
+            best = i
+        }
+        return best
+    }
+
+    private func messageIndex() -> [[Int32]] {
+        if let built = messagesByJob { return built }
+        var index = [[Int32]](repeating: [], count: jobs.count)
+        for (i, m) in messages.enumerated() { index[m.job].append(Int32(i)) }
+        messagesByJob = index
+        return index
+    }
+
+    /// Active members offering this service, in store order.
+    public func members(offering service: String) -> [Int] {
+        members.indices.filter { members[$0].active && members[$0].services.contains(service) }
+    }
+
+    /// The team lead (the first member whose role is `lead`), if any.
+    public var lead: Int? { members.firstIndex { $0.role == "lead" } }
+
+    /// Jobs whose merchant name, title, details or notes contain `text` (ASCII case folded).
+    public func search(_ text: String) -> [Int] {
+        let needle = Array(text.utf8).map(JSONText.lower)
+        guard !needle.isEmpty else { return Array(jobs.indices) }
+        return jobs.indices.filter { i in
+            let job = jobs[i]
+            return Text(merchants[job.merchant].name).contains(lowercased: needle) || job.title.contains(lowercased: needle)
+                || job.details.contains(lowercased: needle) || job.notes.contains { $0.text.contains(lowercased: needle) }
+        }
+    }
+
+    // MARK: Savepoints
+
+    /// A point to roll back to.
+    public struct Savepoint: Sendable {
+        let undoCount: Int
+        let changeCount: Int
+    }
+
+    public func savepoint() -> Savepoint { Savepoint(undoCount: undo.count, changeCount: changes.count) }
+
+    /// Undoes everything since `savepoint`, changes and emails included.
+    public func rollback(to savepoint: Savepoint) {
+        while undo.count > savepoint.undoCount, let step = undo.popLast() {
+            switch step {
+            case .job(let i, let old): replaceJob(i, with: old, recordingUndo: false)
+            case .order(let i, let old): orders[i] = old
+            case .agency(let old, let raw):
+                agency = old
+                agencyRaw = raw
+            case .stats(let old, let raw):
+                stats = old
+                statsRaw = raw
+            case .appendedMessage:
+                if let m = messages.popLast() {
+                    messageIDs.remove(m.id)
+                    if messagesByJob != nil { messagesByJob?[m.job].removeLast() }
+                }
+            case .appendedOutbox:
+                if let e = outbox.popLast() { outboxIDs.remove(e.id) }
+            case .appendedJob:
+                if let j = jobs.popLast() {
+                    jobIndex[j.id] = nil
+                    if messagesByJob != nil { messagesByJob?.removeLast() }
+                }
+            case .appendedMerchant:
+                if let m = merchants.popLast() { merchantIndex[m.id] = nil }
+            case .appendedContact:
+                if let c = contacts.popLast() { contactIndex[c.id] = nil }
+            case .appendedOrder:
+                if let o = orders.popLast() { orderIndex[o.id] = nil }
+            }
+        }
+        changes.removeSubrange(savepoint.changeCount...)
+    }
+
+    /// Forgets the undo history and the recorded changes (after a save).
+    public func commit() {
+        undo.removeAll()
+        changes.removeAll()
+    }
+
+    enum Undo {
+        case job(Int, Job)
+        case order(Int, Order)
+        case agency(Agency, RawJSON?)
+        case stats(Stats, RawJSON?)
+        case appendedMessage, appendedOutbox, appendedJob, appendedMerchant, appendedContact, appendedOrder
+    }
+
+    // MARK: Recording
+
+    func record(_ kind: String, _ object: String, _ field: String, _ old: ChangeValue, _ new: ChangeValue) {
+        changes.append(Change(actor: actor, kind: kind, object: object, field: field, old: old, new: new))
+    }
+
+    /// Replaces a job, keeping the open-job counts right and noting the old value for rollback.
+    func replaceJob(_ i: Int, with new: Job, recordingUndo: Bool = true) {
+        let old = jobs[i]
+        if recordingUndo { undo.append(.job(i, old)) }
+        if old.isOpen { for m in old.assignees { openJobCounts[m] -= 1 } }
+        if new.isOpen { for m in new.assignees { openJobCounts[m] += 1 } }
+        jobs[i] = new
+    }
+
+    private func updateOrder(_ i: Int, _ body: (inout Order) throws(OrderError) -> Void) throws(OrderError) {
+        var order = orders[i]
+        try body(&order)
+        order.raw = nil
+        undo.append(.order(i, orders[i]))
+        orders[i] = order
+    }
+
+    private func updateStats(_ body: (inout Stats) -> Void) {
+        undo.append(.stats(stats, statsRaw))
+        body(&stats)
+        statsRaw = nil
+    }
+
+    private func count(_ table: KeyPath<Stats, [String: Int64]>, service: String, field: String) {
+        let old = stats[keyPath: table][service] ?? 0
+        updateStats { s in
+            if table == \Stats.declinesByService { s.declinesByService[service] = old + 1 } else { s.expiredByService[service] = old + 1 }
+        }
+        record("stats", "stats", "\(field).\(service)", old == 0 ? .null : .int(old), .int(old + 1))
+    }
+
+    // MARK: Expiry
+
+    /// Expires every `new`/`opened` job 72 hours old at `now`; returns their indices.
+    @discardableResult
+    public func expireDueJobs(at now: UnixTime) -> [Int] {
+        var expired: [Int] = []
+        for i in jobs.indices where jobs[i].lifecycle.isDueToExpire(at: now) {
+            var job = jobs[i]
+            let old = job.status
+            job.lifecycle.expireIfDue(at: now)
+            job.raw = nil
+            replaceJob(i, with: job)
+            record("job", job.id, "status", .string(old.rawValue), .string(JobStatus.expired.rawValue))
+            count(\.expiredByService, service: job.service, field: "expired_by_service")
+            expired.append(i)
+        }
+        return expired
+    }
+
+    // MARK: Job actions
+
+    /// Applies a lifecycle transition, recording every field it changed.
+    private func transition(_ i: Int, _ body: (inout JobLifecycle) throws(TransitionError) -> Void) throws(TransitionError) {
+        var job = jobs[i]
+        let before = job.lifecycle
+        try body(&job.lifecycle)
+        job.raw = nil
+        replaceJob(i, with: job)
+        let after = job.lifecycle
+        if before.status != after.status { record("job", job.id, "status", .string(before.status.rawValue), .string(after.status.rawValue)) }
+        if before.openedAt != after.openedAt { record("job", job.id, "opened_at", .time(before.openedAt), .time(after.openedAt)) }
+        if before.firstResponseAt != after.firstResponseAt {
+            record("job", job.id, "first_response_at", .time(before.firstResponseAt), .time(after.firstResponseAt))
+        }
+        if before.completedAt != after.completedAt { record("job", job.id, "completed_at", .time(before.completedAt), .time(after.completedAt)) }
+        if before.declined != after.declined, let d = after.declined {
+            record("job", job.id, "declined", .null, Self.value(of: d))
+        }
+    }
+
+    static func value(of d: Decline) -> ChangeValue {
+        .object([("by", .string(d.by.rawValue)), ("at", .time(d.at)), ("reason", .string(d.reason))])
+    }
+
+    public func open(job i: Int, at now: UnixTime) throws(TransitionError) {
+        try transition(i) { (l: inout JobLifecycle) throws(TransitionError) in try l.open(at: now) }
+    }
+
+    /// An agency message on the job, written by `member` — by default the job's
+    /// first assignee, or else the team lead.
+    @discardableResult
+    public func reply(job i: Int, text: String, member: Int? = nil, at now: UnixTime) throws(DomainError) -> Int {
+        do { try jobs[i].lifecycle.check(.reply) } catch { throw .transition(error) }
+        guard let author = member ?? jobs[i].assignees.first ?? lead else {
+            throw .invalid("job \(jobs[i].id): no member to reply as (it has no assignee and the team no lead): pass a member")
+        }
+        do {
+            try transition(i) { (l: inout JobLifecycle) throws(TransitionError) in try l.reply(at: now) }
+        } catch { throw .transition(error) }
+        return appendMessage(job: i, from: .member(members[author].id), body: Text(text), at: now)
+    }
+
+    /// A merchant's message arriving (from an import).
+    @discardableResult
+    public func receiveMerchantMessage(job i: Int, body: Text, at now: UnixTime) throws(TransitionError) -> Int {
+        try transition(i) { (l: inout JobLifecycle) throws(TransitionError) in try l.receiveMerchantMessage() }
+        return appendMessage(job: i, from: .merchant, body: body, at: now)
+    }
+
+    private func appendMessage(job i: Int, from author: MessageAuthor, body: Text, at now: UnixTime) -> Int {
+        let id = newID(prefix: "msg", counter: &nextMessageNumber, taken: messageIDs)
+        messages.append(Message(id: id, job: i, from: author, at: now, body: body))
+        messageIDs.insert(id)
+        if messagesByJob != nil { messagesByJob?[i].append(Int32(messages.count - 1)) }
+        undo.append(.appendedMessage)
+        record("message", id, "created", .null, .object([
+            ("job", .string(jobs[i].id)), ("from", .string(author.stored)), ("at", .time(now)), ("body", .string(body.string)),
+        ]))
+        // Every message on an assigned job goes to each assignee (but its own author).
+        let job = jobs[i]
+        for m in job.assignees where author != .member(members[m].id) {
+            let who = author == .merchant ? merchants[job.merchant].name : (memberIndex[authorID(author)].map { members[$0].name } ?? "The agency")
+            sendEmail(
+                to: members[m].email, subject: "New message on \(job.id): \(job.title.string)",
+                body: "\(who) wrote on \(job.id):\n\n\(body.string)", job: i, at: now)
+        }
+        return messages.count - 1
+    }
+
+    private func authorID(_ author: MessageAuthor) -> String {
+        if case .member(let id) = author { return id }
+        return ""
+    }
+
+    public func decline(job i: Int, by: DeclinedBy = .agency, reason: String, at now: UnixTime) throws(TransitionError) {
+        try transition(i) { (l: inout JobLifecycle) throws(TransitionError) in try l.decline(by: by, reason: reason, at: now) }
+        count(\.declinesByService, service: jobs[i].service, field: "declines_by_service")
+    }
+
+    public func markInactive(job i: Int) throws(TransitionError) {
+        try transition(i) { (l: inout JobLifecycle) throws(TransitionError) in try l.markInactive() }
+    }
+
+    public func reactivate(job i: Int) throws(TransitionError) {
+        let author = lastMessage(ofJob: i).map { messages[$0].from }
+        try transition(i) { (l: inout JobLifecycle) throws(TransitionError) in try l.reactivate(lastMessageFrom: author) }
+    }
+
+    public func complete(job i: Int, at now: UnixTime) throws(TransitionError) {
+        try transition(i) { (l: inout JobLifecycle) throws(TransitionError) in try l.complete(at: now) }
+    }
+
+    /// Assigns a member and emails them; assigning someone already assigned changes nothing.
+    public func assign(job i: Int, member m: Int, at now: UnixTime) throws(TransitionError) {
+        try jobs[i].lifecycle.checkEditable(.assign)
+        guard !jobs[i].assignees.contains(m) else { return }
+        var job = jobs[i]
+        let old = job.assignees.map { members[$0].id }
+        job.assignees.append(m)
+        job.raw = nil
+        replaceJob(i, with: job)
+        record("job", job.id, "assignees", .strings(old), .strings(job.assignees.map { members[$0].id }))
+        let member = members[m]
+        let merchant = merchants[job.merchant]
+        var body = "Hi \(member.name),\n\nYou were assigned job \(job.id) from \(merchant.name) (\(job.service)):\n\n\(job.title.string)\n"
+        if let expires = job.expiresAt {
+            body += "\nIt expires at \(RFC3339.format(expires)) unless the agency answers or declines it first.\n"
+        }
+        sendEmail(to: member.email, subject: "Assigned to you: \(job.id) \(job.title.string)", body: body, job: i, at: now)
+    }
+
+    /// Unassigns a member; unassigning someone not assigned changes nothing.
+    public func unassign(job i: Int, member m: Int) throws(TransitionError) {
+        try jobs[i].lifecycle.checkEditable(.unassign)
+        guard jobs[i].assignees.contains(m) else { return }
+        var job = jobs[i]
+        let old = job.assignees.map { members[$0].id }
+        job.assignees.removeAll { $0 == m }
+        job.raw = nil
+        replaceJob(i, with: job)
+        record("job", job.id, "assignees", .strings(old), .strings(job.assignees.map { members[$0].id }))
+    }
+
+    public func note(job i: Int, text: String, member: Int? = nil, at now: UnixTime) throws(TransitionError) {
+        try jobs[i].lifecycle.checkEditable(.note)
+        var job = jobs[i]
+        let author = member.map { members[$0].id }
+        job.notes.append(Note(author: author, at: now, text: Text(text)))
+        job.raw = nil
+        replaceJob(i, with: job)
+        record("job", job.id, "notes", .null, .object([
+            ("author", author.map(ChangeValue.string) ?? .null), ("at", .time(now)), ("text", .string(text)),
+        ]))
+    }
+
+    /// Adds a tag; a tag already there changes nothing.
+    public func tag(job i: Int, _ name: String) throws(DomainError) {
+        do { try jobs[i].lifecycle.checkEditable(.tag) } catch { throw .transition(error) }
+        try Self.checkTag(name)
+        guard !jobs[i].tags.contains(name) else { return }
+        var job = jobs[i]
+        let old = job.tags
+        job.tags.append(name)
+        job.raw = nil
+        replaceJob(i, with: job)
+        record("job", job.id, "tags", .strings(old), .strings(job.tags))
+    }
+
+    public func untag(job i: Int, _ name: String) throws(DomainError) {
+        do { try jobs[i].lifecycle.checkEditable(.untag) } catch { throw .transition(error) }
+        guard jobs[i].tags.contains(name) else { return }
+        var job = jobs[i]
+        let old = job.tags
+        job.tags.removeAll { $0 == name }
+        job.raw = nil
+        replaceJob(i, with: job)
+        record("job", job.id, "tags", .strings(old), .strings(job.tags))
+    }
+
+    static func checkTag(_ name: String) throws(DomainError) {
+        guard !name.isEmpty, name.utf8.count <= 64, !name.contains(where: { $0.isWhitespace || $0.isNewline }) else {
+            throw .invalid("bad tag \(ChangeValue.string(name)): a tag is 1 to 64 characters without spaces")
+        }
+    }
+
+    // MARK: Outbox
+
+    /// Adds an email to the outbox.
+    @discardableResult
+    public func sendEmail(to address: String, subject: String, body: String, job: Int?, at now: UnixTime) -> Int {
+        let id = newID(prefix: "e", counter: &nextOutboxNumber, taken: outboxIDs)
+        outbox.append(OutboxEntry(id: id, to: address, subject: subject, body: Text(body), job: job, at: now))
+        outboxIDs.insert(id)
+        undo.append(.appendedOutbox)
+        record("outbox", id, "created", .null, .object([
+            ("to", .string(address)), ("subject", .string(subject)), ("job", job.map { .string(jobs[$0].id) } ?? .null),
+        ]))
+        return outbox.count - 1
+    }
+
+    private func newID(prefix: String, counter: inout Int, taken: Set<String>) -> String {
+        while true {
+            let id = "\(prefix)\(counter)"
+            counter += 1
+            if !taken.contains(id) { return id }
+        }
+    }
+
+    // MARK: Agency
+
+    public func setPreference(_ name: String, _ value: PreferenceValue) throws(DomainError) {
+        var p = agency.preferences
+        let old: ChangeValue
+        switch (name, value) {
+        case ("available", .flag(let b)): old = .bool(p.available); p.available = b
+        case ("listed_in_search", .flag(let b)): old = .bool(p.listedInSearch); p.listedInSearch = b
+        case ("works_with_dropshippers", .flag(let b)): old = .bool(p.worksWithDropshippers); p.worksWithDropshippers = b
+        case ("notification_email", .email(let e)):
+            guard e.contains("@") else { throw .invalid("notification_email must be an email address, not \(ChangeValue.string(e))") }
+            old = .string(p.notificationEmail); p.notificationEmail = e
+        case ("available", _), ("listed_in_search", _), ("works_with_dropshippers", _):
+            throw .invalid("preference '\(name)' is true or false")
+        case ("notification_email", _):
+            throw .invalid("preference 'notification_email' is an email address")
+        default:
+            throw .invalid("unknown preference '\(name)' (known: \(Preferences.names.joined(separator: ", ")))")
+        }
+        guard p != agency.preferences else { return }
+        undo.append(.agency(agency, agencyRaw))
+        agency.preferences = p
+        agencyRaw = nil
+        let new: ChangeValue = switch value {
+        case .flag(let b): .bool(b)
+        case .email(let e): .string(e)
+        }
+        record("agency", "agency", "preferences.\(name)", old, new)
+    }
+
+    // MARK: Orders
+
+    public func start(order i: Int) throws(OrderError) {
+        let old = orders[i].status
+        try updateOrder(i) { (o: inout Order) throws(OrderError) in try o.start() }
+        record("order", orders[i].id, "status", .string(old.rawValue), .string(orders[i].status.rawValue))
+    }
+
+    public func postUpdate(order i: Int, text: String, at now: UnixTime) throws(OrderError) {
+        try updateOrder(i) { (o: inout Order) throws(OrderError) in try o.postUpdate(Text(text), at: now) }
+        record("order", orders[i].id, "updates", .null, .object([("at", .time(now)), ("text", .string(text))]))
+    }
+
+    public func deliver(order i: Int, at now: UnixTime) throws(OrderError) {
+        let old = orders[i].status
+        try updateOrder(i) { (o: inout Order) throws(OrderError) in try o.deliver(at: now) }
+        record("order", orders[i].id, "status", .string(old.rawValue), .string(orders[i].status.rawValue))
+        record("order", orders[i].id, "delivered_at", .null, .time(now))
+    }
+
+    public func requestExtension(order i: Int, days: Int64, reason: String, at now: UnixTime) throws(OrderError) {
+        try updateOrder(i) { (o: inout Order) throws(OrderError) in try o.requestExtension(days: days, reason: reason, at: now) }
+        record("order", orders[i].id, "extension_requests", .null, .object([
+            ("days", .int(days)), ("reason", .string(reason)), ("at", .time(now)), ("status", .string("pending")),
+        ]))
+    }
+
+    public func answerExtension(order i: Int, accepted: Bool, at now: UnixTime) throws(OrderError) {
+        let oldDue = orders[i].dueAt
+        try updateOrder(i) { (o: inout Order) throws(OrderError) in try o.answerExtension(accepted: accepted, at: now) }
+        record("order", orders[i].id, "extension_requests.status", .string("pending"), .string(accepted ? "accepted" : "declined"))
+        if oldDue != orders[i].dueAt { record("order", orders[i].id, "due_at", .time(oldDue), .time(orders[i].dueAt)) }
+    }
+
+    public func complete(order i: Int, at now: UnixTime) throws(OrderError) {
+        let old = orders[i].status
+        try updateOrder(i) { (o: inout Order) throws(OrderError) in try o.complete(at: now) }
+        record("order", orders[i].id, "status", .string(old.rawValue), .string(orders[i].status.rawValue))
+    }
+
+    public func cancel(order i: Int, by: CanceledBy, at now: UnixTime) throws(OrderError) {
+        let old = orders[i].status
+        try updateOrder(i) { (o: inout Order) throws(OrderError) in try o.cancel(by: by, at: now) }
+        record("order", orders[i].id, "status", .string(old.rawValue), .string(orders[i].status.rawValue))
+        record("order", orders[i].id, "canceled", .null, .object([("by", .string(by.rawValue)), ("at", .time(now))]))
+    }
+
+    // MARK: New objects (imports)
+
+    /// Adds a merchant; an id already present is refused.
+    @discardableResult
+    public func add(merchant: Merchant) throws(DomainError) -> Int {
+        guard merchantIndex[merchant.id] == nil else { throw .invalid("merchant \(merchant.id) already exists") }
+        merchants.append(merchant)
+        merchantIndex[merchant.id] = merchants.count - 1
+        undo.append(.appendedMerchant)
+        record("merchant", merchant.id, "created", .null, .object([("name", .string(merchant.name))]))
+        return merchants.count - 1
+    }
+
+    /// Adds a job (its merchant and assignees must exist); an id already present is refused.
+    @discardableResult
+    public func add(job: Job) throws(DomainError) -> Int {
+        guard jobIndex[job.id] == nil else { throw .invalid("job \(job.id) already exists") }
+        guard merchants.indices.contains(job.merchant), job.assignees.allSatisfy(members.indices.contains) else {
+            throw .invalid("job \(job.id) refers to an unknown merchant or member")
+        }
+        jobs.append(job)
+        jobIndex[job.id] = jobs.count - 1
+        if messagesByJob != nil { messagesByJob?.append([]) }
+        if job.isOpen { for m in job.assignees { openJobCounts[m] += 1 } }
+        undo.append(.appendedJob)
+        record("job", job.id, "created", .null, .object([
+            ("status", .string(job.status.rawValue)), ("merchant", .string(merchants[job.merchant].id)), ("service", .string(job.service)),
+        ]))
+        return jobs.count - 1
+    }
+
+    @discardableResult
+    public func add(contact: Contact) throws(DomainError) -> Int {
+        guard contactIndex[contact.id] == nil else { throw .invalid("contact \(contact.id) already exists") }
+        contacts.append(contact)
+        contactIndex[contact.id] = contacts.count - 1
+        undo.append(.appendedContact)
+        record("contact", contact.id, "created", .null, .object([("name", .string(contact.name)), ("email", .string(contact.email))]))
+        return contacts.count - 1
+    }
+
+    @discardableResult
+    public func add(order: Order) throws(DomainError) -> Int {
+        guard orderIndex[order.id] == nil else { throw .invalid("order \(order.id) already exists") }
+        orders.append(order)
+        orderIndex[order.id] = orders.count - 1
+        undo.append(.appendedOrder)
+        record("order", order.id, "created", .null, .object([
+            ("status", .string(order.status.rawValue)), ("due_at", .time(order.dueAt)),
+        ]))
+        return orders.count - 1
+    }
+}
+
+/// A refused action: a transition the state machine forbids, or a bad argument.
+public enum DomainError: Error, Sendable, Equatable, CustomStringConvertible {
+    case transition(TransitionError)
+    case order(OrderError)
+    case invalid(String)
+
+    public var description: String {
+        switch self {
+        case .transition(let e): e.description
+        case .order(let e): e.description
+        case .invalid(let message): message
+        }
+    }
+}

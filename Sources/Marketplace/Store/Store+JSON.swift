@@ -1,0 +1,582 @@
+extension Store {
+    /// Reads and validates a store from the bytes of a file.
+    public static func decode(_ source: SourceBytes, count: Int) throws(StoreDecodingError) -> Store {
+        var d = StoreDecoder(source: source, count: count)
+        let draft: StoreDraft
+        do {
+            draft = try d.document()
+        } catch {
+            throw d.syntaxError(error)
+        }
+        guard d.problems.isEmpty, let agency = draft.agency else {
+            if draft.agency == nil, d.problems.isEmpty { d.problem("missing \"agency\"") }
+            throw .invalid(d.problems, more: d.moreProblems)
+        }
+        let store = Store(revision: draft.revision, agency: agency, stats: draft.stats)
+        store.agencyRaw = draft.agencyRaw
+        store.statsRaw = draft.statsRaw
+        store.extras = draft.extras
+        d.resolve(draft, into: store)
+        guard d.problems.isEmpty else { throw .invalid(d.problems, more: d.moreProblems) }
+        return store
+    }
+
+    /// Where a save's bytes go, in chunks of about a megabyte.
+    public typealias Output = (UnsafeRawBufferPointer) throws -> Void
+
+    /// Writes the store as JSON: one object per line inside each array, objects
+    /// unchanged since loading copied byte for byte.
+    public func encode(revision: Int64, to output: Output) throws {
+        var w = JSONWriter(capacity: 1 << 21)
+        func drain() throws {
+            if w.bytes.count >= 1 << 20 {
+                try w.bytes.withUnsafeBytes { try output($0) }
+                w.bytes.removeAll(keepingCapacity: true)
+            }
+        }
+        func section<T>(_ name: StaticString, _ items: [T], last: Bool = false, _ item: (inout JSONWriter, T) -> Void) throws {
+            w.raw("  \"")
+            w.raw(name)
+            w.raw("\": ")
+            if items.isEmpty {
+                w.raw("[]")
+            } else {
+                w.raw("[\n")
+                for (i, x) in items.enumerated() {
+                    w.raw("    ")
+                    item(&w, x)
+                    w.raw(i == items.count - 1 ? "\n" : ",\n")
+                    try drain()
+                }
+                w.raw("  ]")
+            }
+            w.raw(last ? "\n" : ",\n")
+        }
+        w.raw("{\n  \"format\": \"jobrules-store\",\n  \"version\": 1,\n  \"revision\": ")
+        w.int(revision)
+        w.raw(",\n  \"agency\": ")
+        if let raw = agencyRaw { w.raw(raw) } else { encodeAgency(&w) }
+        w.raw(",\n")
+        try section("members", members) { w, m in self.encode(m, &w) }
+        try section("merchants", merchants) { w, m in self.encode(m, &w) }
+        try section("jobs", jobs) { w, j in self.encode(j, &w) }
+        try section("messages", messages) { w, m in self.encode(m, &w) }
+        try section("contacts", contacts) { w, c in self.encode(c, &w) }
+        try section("orders", orders) { w, o in self.encode(o, &w) }
+        try section("outbox", outbox) { w, e in self.encode(e, &w) }
+        w.raw("  \"stats\": ")
+        if let raw = statsRaw { w.raw(raw) } else { encodeStats(&w) }
+        for m in extras.members {
+            w.raw(",\n  ")
+            w.raw(m.key)
+            w.raw(": ")
+            w.raw(m.value)
+        }
+        w.raw("\n}\n")
+        try w.bytes.withUnsafeBytes { try output($0) }
+    }
+
+    /// The whole store as bytes (tests, small stores).
+    public func encoded() -> [UInt8] {
+        var out: [UInt8] = []
+        try? encode(revision: revision) { out.append(contentsOf: $0) }
+        return out
+    }
+
+    // MARK: Objects
+
+    private func encodeAgency(_ w: inout JSONWriter) {
+        w.raw("{")
+        w.key("name")
+        w.string(agency.name)
+        w.raw(",")
+        w.key("services")
+        w.raw("[")
+        for (i, s) in agency.services.enumerated() {
+            if i > 0 { w.raw(",") }
+            if let raw = s.raw {
+                w.raw(raw)
+                continue
+            }
+            w.raw("{")
+            w.key("id")
+            w.string(s.id)
+            w.raw(",")
+            w.key("name")
+            w.string(s.name)
+            w.raw(",")
+            w.key("min_budget")
+            if let m = s.minBudget { w.number(m) } else { w.null() }
+            w.raw(",")
+            w.key("currency")
+            w.string(s.currency)
+            w.raw("}")
+        }
+        w.raw("],")
+        w.key("preferences")
+        let p = agency.preferences
+        w.raw("{")
+        w.key("available")
+        w.bool(p.available)
+        w.raw(",")
+        w.key("listed_in_search")
+        w.bool(p.listedInSearch)
+        w.raw(",")
+        w.key("works_with_dropshippers")
+        w.bool(p.worksWithDropshippers)
+        w.raw(",")
+        w.key("notification_email")
+        w.string(p.notificationEmail)
+        w.extras(p.extras)
+        w.raw("}")
+        w.extras(agency.extras)
+        w.raw("}")
+    }
+
+    private func encodeStats(_ w: inout JSONWriter) {
+        func counts(_ c: [String: Int64]) {
+            w.raw("{")
+            for (i, key) in c.keys.sorted().enumerated() {
+                if i > 0 { w.raw(",") }
+                w.string(key)
+                w.raw(":")
+                w.int(c[key] ?? 0)
+            }
+            w.raw("}")
+        }
+        w.raw("{")
+        w.key("declines_by_service")
+        counts(stats.declinesByService)
+        w.raw(",")
+        w.key("expired_by_service")
+        counts(stats.expiredByService)
+        w.extras(stats.extras)
+        w.raw("}")
+    }
+
+    private func encode(_ m: Member, _ w: inout JSONWriter) {
+        if let raw = m.raw { return w.raw(raw) }
+        w.raw("{")
+        w.key("id")
+        w.string(m.id)
+        w.raw(",")
+        w.key("name")
+        w.string(m.name)
+        w.raw(",")
+        w.key("email")
+        w.string(m.email)
+        w.raw(",")
+        w.key("role")
+        w.string(m.role)
+        w.raw(",")
+        w.key("services")
+        w.strings(m.services)
+        w.raw(",")
+        w.key("active")
+        w.bool(m.active)
+        w.extras(m.extras)
+        w.raw("}")
+    }
+
+    private func encode(_ m: Merchant, _ w: inout JSONWriter) {
+        if let raw = m.raw { return w.raw(raw) }
+        w.raw("{")
+        w.key("id")
+        w.string(m.id)
+        w.raw(",")
+        w.key("name")
+        w.string(m.name)
+        w.raw(",")
+        w.key("store")
+        w.string(m.store)
+        w.raw(",")
+        w.key("email")
+        w.string(m.email)
+        w.raw(",")
+        w.key("dropshipper")
+        w.bool(m.dropshipper)
+        w.raw(",")
+        w.key("industry")
+        w.string(m.industry)
+        w.raw(",")
+        w.key("country")
+        w.string(m.country)
+        w.extras(m.extras)
+        w.raw("}")
+    }
+
+    private func encode(_ j: Job, _ w: inout JSONWriter) {
+        if let raw = j.raw { return w.raw(raw) }
+        w.raw("{")
+        w.key("id")
+        w.string(j.id)
+        w.raw(",")
+        w.key("source")
+        w.string(j.source.rawValue)
+        w.raw(",")
+        w.key("merchant")
+        w.string(merchants[j.merchant].id)
+        w.raw(",")
+        w.key("service")
+        w.string(j.service)
+        w.raw(",")
+        w.key("title")
+        w.text(j.title)
+        w.raw(",")
+        w.key("details")
+        w.text(j.details)
+        w.raw(",")
+        w.key("budget")
+        if let b = j.budget {
+            if let raw = b.raw {
+                w.raw(raw)
+            } else {
+                w.raw("{")
+                w.key("min")
+                if let v = b.min { w.number(v) } else { w.null() }
+                w.raw(",")
+                w.key("max")
+                if let v = b.max { w.number(v) } else { w.null() }
+                w.raw(",")
+                w.key("currency")
+                w.string(b.currency)
+                w.raw("}")
+            }
+        } else {
+            w.null()
+        }
+        w.raw(",")
+        w.key("priorities")
+        if let p = j.priorities {
+            if let raw = p.raw {
+                w.raw(raw)
+            } else {
+                w.raw("{")
+                w.key("time")
+                w.string(p.time?.rawValue)
+                w.raw(",")
+                w.key("cost")
+                w.string(p.cost?.rawValue)
+                w.raw(",")
+                w.key("quality")
+                w.string(p.quality?.rawValue)
+                w.raw("}")
+            }
+        } else {
+            w.null()
+        }
+        w.raw(",")
+        w.key("status")
+        w.string(j.status.rawValue)
+        w.raw(",")
+        w.key("created_at")
+        w.time(j.createdAt)
+        w.raw(",")
+        w.key("opened_at")
+        w.time(j.openedAt)
+        w.raw(",")
+        w.key("first_response_at")
+        w.time(j.firstResponseAt)
+        w.raw(",")
+        w.key("assignees")
+        w.strings(j.assignees.map { members[$0].id })
+        w.raw(",")
+        w.key("tags")
+        w.strings(j.tags)
+        w.raw(",")
+        w.key("notes")
+        w.raw("[")
+        for (i, n) in j.notes.enumerated() {
+            if i > 0 { w.raw(",") }
+            if let raw = n.raw {
+                w.raw(raw)
+                continue
+            }
+            w.raw("{")
+            w.key("author")
+            w.string(n.author)
+            w.raw(",")
+            w.key("at")
+            w.time(n.at)
+            w.raw(",")
+            w.key("text")
+            w.text(n.text)
+            w.raw("}")
+        }
+        w.raw("],")
+        w.key("declined")
+        if let d = j.declined {
+            if let raw = d.raw {
+                w.raw(raw)
+            } else {
+                w.raw("{")
+                w.key("by")
+                w.string(d.by.rawValue)
+                w.raw(",")
+                w.key("at")
+                w.time(d.at)
+                w.raw(",")
+                w.key("reason")
+                w.string(d.reason)
+                w.raw("}")
+            }
+        } else {
+            w.null()
+        }
+        w.raw(",")
+        w.key("completed_at")
+        w.time(j.completedAt)
+        w.extras(j.extras)
+        w.raw("}")
+    }
+
+    private func encode(_ m: Message, _ w: inout JSONWriter) {
+        if let raw = m.raw { return w.raw(raw) }
+        w.raw("{")
+        w.key("id")
+        w.string(m.id)
+        w.raw(",")
+        w.key("job")
+        w.string(jobs[m.job].id)
+        w.raw(",")
+        w.key("from")
+        w.string(m.from.stored)
+        w.raw(",")
+        w.key("at")
+        w.time(m.at)
+        w.raw(",")
+        w.key("body")
+        w.text(m.body)
+        w.extras(m.extras)
+        w.raw("}")
+    }
+
+    private func encode(_ c: Contact, _ w: inout JSONWriter) {
+        if let raw = c.raw { return w.raw(raw) }
+        w.raw("{")
+        w.key("id")
+        w.string(c.id)
+        w.raw(",")
+        w.key("name")
+        w.string(c.name)
+        w.raw(",")
+        w.key("email")
+        w.string(c.email)
+        w.raw(",")
+        w.key("at")
+        w.time(c.at)
+        w.raw(",")
+        w.key("message")
+        w.text(c.message)
+        w.extras(c.extras)
+        w.raw("}")
+    }
+
+    private func encode(_ o: Order, _ w: inout JSONWriter) {
+        if let raw = o.raw { return w.raw(raw) }
+        w.raw("{")
+        w.key("id")
+        w.string(o.id)
+        w.raw(",")
+        w.key("buyer")
+        w.string(o.buyer)
+        w.raw(",")
+        w.key("service")
+        w.string(o.service)
+        w.raw(",")
+        w.key("status")
+        w.string(o.status.rawValue)
+        w.raw(",")
+        w.key("placed_at")
+        w.time(o.placedAt)
+        w.raw(",")
+        w.key("due_at")
+        w.time(o.dueAt)
+        w.raw(",")
+        w.key("delivered_at")
+        w.time(o.deliveredAt)
+        w.raw(",")
+        w.key("completed_at")
+        w.time(o.completedAt)
+        w.raw(",")
+        w.key("canceled")
+        if let c = o.canceled {
+            if let raw = c.raw {
+                w.raw(raw)
+            } else {
+                w.raw("{")
+                w.key("by")
+                w.string(c.by.rawValue)
+                w.raw(",")
+                w.key("at")
+                w.time(c.at)
+                w.raw("}")
+            }
+        } else {
+            w.null()
+        }
+        w.raw(",")
+        w.key("extension_requests")
+        w.raw("[")
+        for (i, x) in o.extensionRequests.enumerated() {
+            if i > 0 { w.raw(",") }
+            if let raw = x.raw {
+                w.raw(raw)
+                continue
+            }
+            w.raw("{")
+            w.key("days")
+            w.int(x.days)
+            w.raw(",")
+            w.key("reason")
+            w.string(x.reason)
+            w.raw(",")
+            w.key("at")
+            w.time(x.at)
+            w.raw(",")
+            w.key("status")
+            w.string(x.status.rawValue)
+            w.raw(",")
+            w.key("answered_at")
+            w.time(x.answeredAt)
+            w.raw("}")
+        }
+        w.raw("],")
+        w.key("updates")
+        w.raw("[")
+        for (i, u) in o.updates.enumerated() {
+            if i > 0 { w.raw(",") }
+            if let raw = u.raw {
+                w.raw(raw)
+                continue
+            }
+            w.raw("{")
+            w.key("at")
+            w.time(u.at)
+            w.raw(",")
+            w.key("text")
+            w.text(u.text)
+            w.raw("}")
+        }
+        w.raw("]")
+        w.extras(o.extras)
+        w.raw("}")
+    }
+
+    private func encode(_ e: OutboxEntry, _ w: inout JSONWriter) {
+        if let raw = e.raw { return w.raw(raw) }
+        w.raw("{")
+        w.key("id")
+        w.string(e.id)
+        w.raw(",")
+        w.key("to")
+        w.string(e.to)
+        w.raw(",")
+        w.key("subject")
+        w.string(e.subject)
+        w.raw(",")
+        w.key("body")
+        w.text(e.body)
+        w.raw(",")
+        w.key("job")
+        w.string(e.job.map { jobs[$0].id })
+        w.raw(",")
+        w.key("at")
+        w.time(e.at)
+        w.extras(e.extras)
+        w.raw("}")
+    }
+}
+
+extension StoreDecoder {
+    /// Checks unique ids and every reference, filling the store with resolved objects.
+    mutating func resolve(_ draft: StoreDraft, into store: Store) {
+        func unique<T>(_ section: StaticString, _ items: [T], _ id: (T) -> String) -> [String: Int] {
+            var index = [String: Int](minimumCapacity: items.count)
+            for (i, item) in items.enumerated() {
+                let key = id(item)
+                if let first = index[key] {
+                    path = [.key(section), .index(i), .key("id")]
+                    problem("duplicate id \(ChangeValue.string(key)) (also \(section)[\(first)])")
+                } else {
+                    index[key] = i
+                }
+            }
+            return index
+        }
+        let members = unique("members", draft.members, \.id)
+        let merchants = unique("merchants", draft.merchants, \.id)
+        let jobs = unique("jobs", draft.jobs, \.id)
+        let contacts = unique("contacts", draft.contacts, \.id)
+        let orders = unique("orders", draft.orders, \.id)
+        var messageIDs = Set<String>(minimumCapacity: draft.messages.count)
+        for (i, m) in draft.messages.enumerated() where !messageIDs.insert(m.id).inserted {
+            path = [.key("messages"), .index(i), .key("id")]
+            problem("duplicate id \(ChangeValue.string(m.id))")
+        }
+        var outboxIDs = Set<String>(minimumCapacity: draft.outbox.count)
+        for (i, e) in draft.outbox.enumerated() where !outboxIDs.insert(e.id).inserted {
+            path = [.key("outbox"), .index(i), .key("id")]
+            problem("duplicate id \(ChangeValue.string(e.id))")
+        }
+
+        var resolvedJobs = draft.jobs
+        for i in resolvedJobs.indices {
+            if let m = merchants[draft.jobMerchants[i]] {
+                resolvedJobs[i].merchant = m
+            } else {
+                path = [.key("jobs"), .index(i), .key("merchant")]
+                problem("unknown merchant \(ChangeValue.string(draft.jobMerchants[i]))")
+            }
+            let refs = draft.jobAssignees[i]
+            if !refs.isEmpty {
+                var assignees: [Int] = []
+                assignees.reserveCapacity(refs.count)
+                for (k, ref) in refs.enumerated() {
+                    if let m = members[ref] {
+                        assignees.append(m)
+                    } else {
+                        path = [.key("jobs"), .index(i), .key("assignees"), .index(k)]
+                        problem("unknown member \(ChangeValue.string(ref))")
+                    }
+                }
+                resolvedJobs[i].assignees = assignees
+            }
+            for (k, note) in resolvedJobs[i].notes.enumerated() {
+                if let author = note.author, members[author] == nil {
+                    path = [.key("jobs"), .index(i), .key("notes"), .index(k), .key("author")]
+                    problem("unknown member \(ChangeValue.string(author))")
+                }
+            }
+        }
+        var resolvedMessages = draft.messages
+        for i in resolvedMessages.indices {
+            if let j = jobs[draft.messageJobs[i]] {
+                resolvedMessages[i].job = j
+            } else {
+                path = [.key("messages"), .index(i), .key("job")]
+                problem("unknown job \(ChangeValue.string(draft.messageJobs[i]))")
+            }
+            if case .member(let id) = resolvedMessages[i].from, members[id] == nil {
+                path = [.key("messages"), .index(i), .key("from")]
+                problem("unknown member \(ChangeValue.string(id))")
+            }
+        }
+        var resolvedOutbox = draft.outbox
+        for i in resolvedOutbox.indices {
+            guard let ref = draft.outboxJobs[i] else { continue }
+            if let j = jobs[ref] {
+                resolvedOutbox[i].job = j
+            } else {
+                path = [.key("outbox"), .index(i), .key("job")]
+                problem("unknown job \(ChangeValue.string(ref))")
+            }
+        }
+        path = []
+        guard problems.isEmpty else { return }
+        store.adopt(
+            members: draft.members, memberIndex: members, merchants: draft.merchants, merchantIndex: merchants,
+            jobs: resolvedJobs, jobIndex: jobs, messages: resolvedMessages, messageIDs: messageIDs, contacts: draft.contacts,
+            contactIndex: contacts, orders: draft.orders, orderIndex: orders, outbox: resolvedOutbox, outboxIDs: outboxIDs)
+    }
+}

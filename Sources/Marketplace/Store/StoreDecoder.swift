@@ -1,0 +1,365 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One thing wrong with a store, at a JSON path (`jobs[17].status: unknown status "opne"`).
+public struct StoreProblem: Sendable, Equatable, CustomStringConvertible {
+    public let path: String
+    public let message: String
+
+    public var description: String { path.isEmpty ? message : "\(path): \(message)" }
+}
+
+/// Why a store could not be read.
+public enum StoreDecodingError: Error, Sendable, Equatable {
+    /// Not JSON: where and why (1-based line and byte column).
+    case syntax(line: Int, column: Int, message: String)
+    /// JSON, but not a valid store: every problem found, up to a cap.
+    case invalid([StoreProblem], more: Bool)
+}
+
+/// The names of an object's known members, looked up by bytes.
+struct Keys {
+    let names: [StaticString]
+    let required: UInt64
+
+    init(_ names: [StaticString], required: [StaticString] = []) {
+        self.names = names
+        var mask: UInt64 = 0
+        for r in required {
+            if let i = names.firstIndex(where: { $0.description == r.description }) { mask |= 1 << UInt64(i) }
+        }
+        self.required = mask
+    }
+
+    /// The index of the key at `p`, trying `hint` first (files jobrules wrote list keys in order), or -1.
+    @inline(__always)
+    func find(_ p: UnsafeRawPointer, _ count: Int, hint: Int) -> Int {
+        if hint < names.count, names[hint].utf8CodeUnitCount == count, memcmp(names[hint].utf8Start, p, count) == 0 {
+            return hint
+        }
+        for (i, name) in names.enumerated() where name.utf8CodeUnitCount == count && memcmp(name.utf8Start, p, count) == 0 {
+            return i
+        }
+        return -1
+    }
+}
+
+/// Reads and validates a whole store, building the domain directly from the bytes.
+///
+/// Syntax errors stop at once (nothing after them can be trusted); every other
+/// problem is recorded with its path and reading goes on, so one run of
+/// `jobrules` lists them all (up to `maxProblems`).
+struct StoreDecoder {
+    static let maxProblems = 100
+
+    enum PathComponent {
+        case none
+        case index(Int)
+        case key(StaticString)
+        case name(String)
+    }
+
+    struct ObjectState {
+        var first = true
+        var hint = 0
+        var seen: UInt64 = 0
+        var start = 0
+        /// The enclosing object's unknown members, set aside while this one is read.
+        var outerExtras = Extras()
+    }
+
+    var r: JSONReader
+    let source: SourceBytes
+    var problems: [StoreProblem] = []
+    var moreProblems = false
+    var path: [PathComponent] = []
+    /// Unknown members of the object being read.
+    var extras = Extras()
+
+    init(source: SourceBytes, count: Int) {
+        self.source = source
+        r = JSONReader(UnsafeRawBufferPointer(rebasing: source.buffer[0..<count]))
+        path.reserveCapacity(16)
+    }
+
+    // MARK: Problems
+
+    var pathString: String {
+        var s = ""
+        for c in path {
+            switch c {
+            case .none: break
+            case .index(let i): s += "[\(i)]"
+            case .key(let k): s += s.isEmpty ? k.description : ".\(k)"
+            case .name(let k): s += s.isEmpty ? k : ".\(k)"
+            }
+        }
+        return s
+    }
+
+    mutating func problem(_ message: String) {
+        guard problems.count < Self.maxProblems else {
+            moreProblems = true
+            return
+        }
+        problems.append(StoreProblem(path: pathString, message: message))
+    }
+
+    func syntaxError(_ e: JSONSyntaxError) -> StoreDecodingError {
+        let (line, column) = r.location(of: e.offset)
+        return .syntax(line: line, column: column, message: e.message)
+    }
+
+    // MARK: Objects and arrays
+
+    /// Starts an object, or records a problem and skips the value (nil) when it is something else.
+    mutating func beginObject() throws(JSONSyntaxError) -> ObjectState? {
+        let kind = try r.kind()
+        guard kind == .object else {
+            problem("expected an object, found \(kind.rawValue)")
+            try r.skipValue(depth: path.count)
+            return nil
+        }
+        guard path.count < JSONReader.maxDepth else { throw r.fail("nested deeper than \(JSONReader.maxDepth) levels") }
+        var state = ObjectState()
+        state.start = r.pos
+        state.outerExtras = extras
+        extras = Extras()
+        r.pos += 1
+        path.append(.none)
+        return state
+    }
+
+    /// The next member's index in `keys` (-1: unknown, kept by `keepExtra`), or nil after the last.
+    mutating func nextMember(_ keys: Keys, _ o: inout ObjectState) throws(JSONSyntaxError) -> Int? {
+        while true {
+            if o.first {
+                o.first = false
+                if r.consume(UInt8(ascii: "}")) { return nil }
+            } else if !r.consume(UInt8(ascii: ",")) {
+                try r.expect(UInt8(ascii: "}"), "',' or '}' after an object member")
+                return nil
+            }
+            r.skipWhitespace()
+            let key = try r.string()
+            try r.expect(UInt8(ascii: ":"), "':' after an object key")
+            r.skipWhitespace()
+            var index: Int
+            if key.escaped {
+                let name = JSONText.decode(UnsafeRawBufferPointer(rebasing: r.bytes[key.start..<(key.start + key.count)]), escaped: true)
+                index = keys.names.firstIndex { $0.description == name } ?? -1
+                path[path.count - 1] = .name(name)
+            } else {
+                index = keys.find(r.bytes.baseAddress.unsafelyUnwrapped + key.start, key.count, hint: o.hint)
+                path[path.count - 1] = index >= 0 ? .key(keys.names[index]) : .name(String(decoding: UnsafeRawBufferPointer(rebasing: r.bytes[key.start..<(key.start + key.count)]), as: UTF8.self))
+            }
+            if index >= 0 {
+                let bit: UInt64 = 1 << UInt64(index)
+                if o.seen & bit != 0 {
+                    problem("duplicate key")
+                    try r.skipValue(depth: path.count)
+                    continue
+                }
+                o.seen |= bit
+                o.hint = index + 1
+                return index
+            }
+            index = -1
+            // Unknown: kept verbatim, unless it repeats another unknown key.
+            let keySpan = SourceSpan(start: key.start - 1, count: key.count + 2)
+            let valueStart = r.pos
+            try r.skipValue(depth: path.count)
+            let keyBytes = source[keySpan]
+            if extras.members.contains(where: { $0.key.bytes.elementsEqual(keyBytes) }) {
+                problem("duplicate key")
+                continue
+            }
+            extras.members.append(Extras.Member(
+                key: RawJSON(source: source, span: keySpan),
+                value: RawJSON(source: source, span: SourceSpan(start: valueStart, count: r.pos - valueStart))))
+        }
+    }
+
+    /// Ends an object: reports missing required keys; returns its unknown members and its bytes.
+    mutating func endObject(_ keys: Keys, _ o: ObjectState) -> (Extras, RawJSON) {
+        path[path.count - 1] = .none
+        let missing = keys.required & ~o.seen
+        if missing != 0 {
+            for (i, name) in keys.names.enumerated() where missing & (1 << UInt64(i)) != 0 {
+                problem("missing \"\(name)\"")
+            }
+        }
+        path.removeLast()
+        let mine = extras
+        extras = o.outerExtras
+        return (mine, RawJSON(source: source, span: SourceSpan(start: o.start, count: r.pos - o.start)))
+    }
+
+    /// Runs `element` for each element of an array (path `[i]`); a non-array is a problem.
+    mutating func array(_ element: (inout StoreDecoder, Int) throws(JSONSyntaxError) -> Void) throws(JSONSyntaxError) {
+        let kind = try r.kind()
+        guard kind == .array else {
+            problem("expected an array, found \(kind.rawValue)")
+            try r.skipValue(depth: path.count)
+            return
+        }
+        guard path.count < JSONReader.maxDepth else { throw r.fail("nested deeper than \(JSONReader.maxDepth) levels") }
+        r.pos += 1
+        if r.consume(UInt8(ascii: "]")) { return }
+        path.append(.index(0))
+        var i = 0
+        while true {
+            path[path.count - 1] = .index(i)
+            try element(&self, i)
+            i += 1
+            if r.consume(UInt8(ascii: ",")) { continue }
+            try r.expect(UInt8(ascii: "]"), "',' or ']' after an array element")
+            break
+        }
+        path.removeLast()
+    }
+
+    // MARK: Values
+
+    /// Consumes `null` if it comes next.
+    mutating func null() throws(JSONSyntaxError) -> Bool {
+        r.skipWhitespace()
+        guard r.peek() == UInt8(ascii: "n") else { return false }
+        try r.literal("null")
+        return true
+    }
+
+    private mutating func wrongType(_ expected: String) throws(JSONSyntaxError) {
+        let kind = try r.kind()
+        problem("expected \(expected), found \(kind.rawValue)")
+        try r.skipValue(depth: path.count)
+    }
+
+    mutating func stringToken() throws(JSONSyntaxError) -> StringToken? {
+        r.skipWhitespace()
+        guard r.peek() == UInt8(ascii: "\"") else {
+            try wrongType("a string")
+            return nil
+        }
+        return try r.string()
+    }
+
+    func decode(_ t: StringToken) -> String {
+        JSONText.decode(UnsafeRawBufferPointer(rebasing: r.bytes[t.start..<(t.start + t.count)]), escaped: t.escaped)
+    }
+
+    mutating func string() throws(JSONSyntaxError) -> String? {
+        guard let t = try stringToken() else { return nil }
+        return decode(t)
+    }
+
+    /// A string that must not be empty (ids, names).
+    mutating func id() throws(JSONSyntaxError) -> String? {
+        guard let t = try stringToken() else { return nil }
+        guard t.count > 0 else {
+            problem("must not be empty")
+            return nil
+        }
+        return decode(t)
+    }
+
+    mutating func optionalString() throws(JSONSyntaxError) -> String? {
+        try null() ? nil : string()
+    }
+
+    mutating func text() throws(JSONSyntaxError) -> Text? {
+        guard let t = try stringToken() else { return nil }
+        return Text(source: source, start: t.start, count: t.count, escaped: t.escaped)
+    }
+
+    mutating func bool() throws(JSONSyntaxError) -> Bool? {
+        r.skipWhitespace()
+        let c = r.peek()
+        guard c == UInt8(ascii: "t") || c == UInt8(ascii: "f") else {
+            try wrongType("true or false")
+            return nil
+        }
+        return try r.bool()
+    }
+
+    mutating func time() throws(JSONSyntaxError) -> UnixTime? {
+        guard let t = try stringToken() else { return nil }
+        let bytes = UnsafeRawBufferPointer(rebasing: r.bytes[t.start..<(t.start + t.count)])
+        guard !t.escaped, let time = RFC3339.parse(bytes) else {
+            problem("not an RFC 3339 time: \(ChangeValue.string(decode(t))) (expected like \"2026-11-21T09:30:00Z\")")
+            return nil
+        }
+        return time
+    }
+
+    /// A time or null; `.some(nil)` for null, nil after a problem.
+    mutating func optionalTime() throws(JSONSyntaxError) -> UnixTime?? {
+        if try null() { return .some(nil) }
+        guard let t = try time() else { return nil }
+        return .some(t)
+    }
+
+    /// A number, in `range`.
+    mutating func number(in range: ClosedRange<Double> = -1e15...1e15) throws(JSONSyntaxError) -> Double? {
+        r.skipWhitespace()
+        let c = r.peek()
+        guard c == UInt8(ascii: "-") || c &- 48 < 10 else {
+            try wrongType("a number")
+            return nil
+        }
+        let d: Double
+        switch try r.number() {
+        case .integer(let i): d = Double(i)
+        case .float(let f): d = f
+        case .outOfRange:
+            problem("number out of range")
+            return nil
+        }
+        guard range.contains(d) else {
+            problem("number out of range (\(Int64(range.lowerBound)) to \(Int64(range.upperBound)))")
+            return nil
+        }
+        return d
+    }
+
+    mutating func integer(in range: ClosedRange<Int64>) throws(JSONSyntaxError) -> Int64? {
+        r.skipWhitespace()
+        let c = r.peek()
+        guard c == UInt8(ascii: "-") || c &- 48 < 10 else {
+            try wrongType("an integer")
+            return nil
+        }
+        switch try r.number() {
+        case .integer(let i) where range.contains(i): return i
+        case .integer, .outOfRange:
+            problem("number out of range (\(range.lowerBound) to \(range.upperBound))")
+        case .float:
+            problem("expected an integer, found a fraction")
+        }
+        return nil
+    }
+
+    mutating func enumeration<E: RawRepresentable & CaseIterable>(_: E.Type, _ what: String) throws(JSONSyntaxError) -> E?
+    where E.RawValue == String {
+        guard let t = try stringToken() else { return nil }
+        let bytes = UnsafeRawBufferPointer(rebasing: r.bytes[t.start..<(t.start + t.count)])
+        for c in E.allCases {
+            var raw = c.rawValue
+            if raw.withUTF8({ $0.elementsEqual(bytes) }) { return c }
+        }
+        let known = E.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
+        problem("unknown \(what) \(ChangeValue.string(decode(t))) (expected \(known))")
+        return nil
+    }
+
+    mutating func strings() throws(JSONSyntaxError) -> [String]? {
+        var list: [String] = []
+        var ok = true
+        let before = problems.count
+        try array { (d: inout StoreDecoder, _) throws(JSONSyntaxError) in
+            if let s = try d.string() { list.append(s) } else { ok = false }
+        }
+        return ok && problems.count == before ? list : nil
+    }
+}

@@ -1,0 +1,411 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where a store lives: loaded whole, changed in memory, saved whole.
+///
+/// The Lua API and the rules see only `Store`; a database backend (SQLite,
+/// PostgreSQL) implements this protocol in place of the JSON file.
+public protocol StoreBackend {
+    /// Takes the store's write lock, waiting up to `timeout` seconds.
+    func lock(timeout: Double) throws(StoreError) -> any StoreLock
+    /// Reads and validates the store.
+    func load() throws(StoreError) -> LoadedStore
+    /// Writes `store` as revision `loaded.revision + 1` with its audit entries,
+    /// refusing if the store changed since `loaded`. Needs the lock.
+    func save(_ store: Store, over loaded: StoreVersion, audit: AuditBatch) throws(StoreError) -> StoreVersion
+}
+
+public protocol StoreLock: AnyObject {
+    func unlock()
+}
+
+/// What identifies the stored version a session started from.
+public struct StoreVersion: Sendable, Equatable {
+    public let revision: Int64
+    let device: UInt64
+    let inode: UInt64
+    let size: Int64
+    let modified: Int64
+}
+
+public struct LoadedStore {
+    public let store: Store
+    public let version: StoreVersion
+}
+
+/// The changes of one save, for the audit log.
+public struct AuditBatch: Sendable {
+    public let runID: String
+    /// The run's clock.
+    public let at: UnixTime
+    public let changes: [Change]
+
+    public init(runID: String, at: UnixTime, changes: [Change]) {
+        self.runID = runID
+        self.at = at
+        self.changes = changes
+    }
+
+    /// A new random run id (16 hex digits).
+    public static func newRunID() -> String {
+        let n = UInt64.random(in: 0...UInt64.max)
+        let hex = String(n, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}
+
+/// The JSON store file, its audit log (`STORE.audit.jsonl`) and its lock file (`STORE.lock`).
+///
+/// Save order, and what a crash between two steps leaves:
+/// 1. the new store is written to `.STORE.tmp-PID` in the same directory and fsynced
+///    (crash: the old store; the next save removes the temporary file);
+/// 2. the audit entries, each carrying the new revision, are appended and fsynced
+///    (crash: the old store, and audit entries for a revision it never reached;
+///    the next locked load removes those trailing entries);
+/// 3. the temporary file is renamed over the store and the directory fsynced
+///    (crash: the new store, whose changes are all in the audit log).
+/// A failed write at any step removes the temporary file and truncates the audit
+/// log back to where it was, so the old store and its log stay exactly as they were.
+public struct JSONStoreFile: StoreBackend, Sendable {
+    public let path: String
+
+    public init(path: String) { self.path = path }
+
+    public var auditPath: String { path + ".audit.jsonl" }
+    public var lockPath: String { path + ".lock" }
+
+    var directory: String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    var baseName: String {
+        guard let slash = path.lastIndex(of: "/") else { return path }
+        return String(path[path.index(after: slash)...])
+    }
+
+    var temporaryPrefix: String { "." + baseName + ".tmp-" }
+
+    public var exists: Bool {
+        var st = stat()
+        return stat(path, &st) == 0
+    }
+
+    // MARK: Lock
+
+    final class FileLock: StoreLock {
+        private var fd: Int32
+
+        init(fd: Int32) { self.fd = fd }
+
+        func unlock() {
+            guard fd >= 0 else { return }
+            close(fd)  // releases the flock
+            fd = -1
+        }
+
+        deinit { unlock() }
+    }
+
+    /// An exclusive `flock` on `STORE.lock` (the store itself is replaced by
+    /// rename on every save, so it can't carry the lock). Polls until `timeout`.
+    public func lock(timeout: Double) throws(StoreError) -> any StoreLock {
+        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .io(path: lockPath, doing: "open the lock file", errno: errno) }
+        let start = monotonicSeconds()
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let code = errno
+            guard code == EWOULDBLOCK || code == EINTR else {
+                close(fd)
+                throw .io(path: lockPath, doing: "lock", errno: code)
+            }
+            let waited = monotonicSeconds() - start
+            if waited >= timeout {
+                let holder = Self.readHolder(fd)
+                close(fd)
+                throw .locked(path: path, holder: holder, waited: (waited * 10).rounded() / 10)
+            }
+            usleep(20_000)
+        }
+        // Say who holds it, for the message another process gives.
+        let me = Array("pid \(getpid())\n".utf8)
+        if ftruncate(fd, 0) == 0 { _ = me.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) } }
+        return FileLock(fd: fd)
+    }
+
+    private static func readHolder(_ fd: Int32) -> String? {
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 63, 0) }
+        guard n > 0 else { return nil }
+        let text = String(decoding: buffer[0..<n], as: UTF8.self).trimmingSpaces
+        return text.isEmpty ? nil : text
+    }
+
+    // MARK: Load
+
+    public func load() throws(StoreError) -> LoadedStore {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            let code = errno
+            throw code == ENOENT ? .notFound(path: path) : .io(path: path, doing: "open", errno: code)
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw .io(path: path, doing: "stat", errno: errno) }
+        guard st.st_mode & S_IFMT == S_IFREG else { throw .io(path: path, doing: "read", errno: EISDIR) }
+        let size = Int(st.st_size)
+        let source = SourceBytes(count: size)
+        var done = 0
+        while done < size {
+            let n = read(fd, source.buffer.baseAddress.unsafelyUnwrapped + done, size - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .io(path: path, doing: "read", errno: errno)
+            }
+            if n == 0 { break }
+            done += n
+        }
+        let store: Store
+        do {
+            store = try Store.decode(source, count: done)
+        } catch {
+            throw .invalid(path: path, error)
+        }
+        return LoadedStore(store: store, version: Self.version(of: st, revision: store.revision))
+    }
+
+    static func version(of st: stat, revision: Int64) -> StoreVersion {
+        StoreVersion(
+            revision: revision, device: UInt64(st.st_dev), inode: UInt64(st.st_ino), size: Int64(st.st_size),
+            modified: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec))
+    }
+
+    /// The version on disk now, or nil if there is no file.
+    func currentVersion(revision: Int64) -> StoreVersion? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        return Self.version(of: st, revision: revision)
+    }
+
+    // MARK: Save
+
+    public func save(_ store: Store, over loaded: StoreVersion, audit: AuditBatch) throws(StoreError) -> StoreVersion {
+        guard let current = currentVersion(revision: loaded.revision), current == loaded else {
+            throw .stale(path: path)
+        }
+        return try write(store, revision: loaded.revision + 1, audit: audit, mode: nil)
+    }
+
+    /// Writes a new store file (for `init`): refuses to replace an existing one.
+    public func create(_ store: Store) throws(StoreError) {
+        guard !exists else { throw .exists(path: path) }
+        _ = try write(store, revision: store.revision, audit: AuditBatch(runID: "", at: 0, changes: []), mode: 0o644)
+    }
+
+    private func write(_ store: Store, revision: Int64, audit: AuditBatch, mode: mode_t?) throws(StoreError) -> StoreVersion {
+        removeTemporaryFiles()
+        let ignored = signal(SIGXFSZ, SIG_IGN)  // a file-size limit must fail the write, not kill the process
+        defer { signal(SIGXFSZ, ignored) }
+        var st = stat()
+        let keepMode = mode ?? (stat(path, &st) == 0 ? st.st_mode & 0o7777 : 0o644)
+        let temporary = directory + "/" + temporaryPrefix + String(getpid())
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, keepMode)
+        guard fd >= 0 else { throw .io(path: temporary, doing: "create", errno: errno) }
+        var renamed = false
+        defer { if !renamed { unlink(temporary) } }
+        do {
+            do {
+                try store.encode(revision: revision) { bytes throws(StoreError) in try writeAll(fd, bytes, temporary) }
+            } catch let e as StoreError {
+                throw e
+            } catch {
+                throw StoreError.io(path: temporary, doing: "write", errno: EIO)
+            }
+            guard fchmod(fd, keepMode) == 0 else { throw StoreError.io(path: temporary, doing: "set the mode of", errno: errno) }
+            guard fsync(fd) == 0 else { throw StoreError.io(path: temporary, doing: "sync", errno: errno) }
+        } catch let e as StoreError {
+            close(fd)
+            throw e
+        } catch {
+            close(fd)
+            throw .io(path: temporary, doing: "write", errno: EIO)
+        }
+        guard close(fd) == 0 else { throw .io(path: temporary, doing: "close", errno: errno) }
+
+        let auditMark = try appendAudit(audit, revision: revision)
+        guard rename(temporary, path) == 0 else {
+            let code = errno
+            truncateAudit(to: auditMark)
+            throw .io(path: path, doing: "replace", errno: code)
+        }
+        renamed = true
+        syncDirectory()
+        store.revision = revision
+        return currentVersion(revision: revision) ?? StoreVersion(revision: revision, device: 0, inode: 0, size: 0, modified: 0)
+    }
+
+    private func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, _ name: String) throws(StoreError) {
+        var done = 0
+        while done < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress.unsafelyUnwrapped + done, bytes.count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .io(path: name, doing: "write", errno: errno)
+            }
+            done += n
+        }
+    }
+
+    private func writeAll(_ fd: Int32, _ bytes: [UInt8], _ name: String) throws(StoreError) {
+        let result = bytes.withUnsafeBytes { b -> StoreError? in
+            do throws(StoreError) { try writeAll(fd, b, name) } catch { return error }
+            return nil
+        }
+        if let result { throw result }
+    }
+
+    private func syncDirectory() {
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        fsync(fd)
+        close(fd)
+    }
+
+    /// Removes temporary files a killed save left (only ever called under the lock,
+    /// so no other process is writing one).
+    public func removeTemporaryFiles() {
+        guard let dir = opendir(directory) else { return }
+        defer { closedir(dir) }
+        let prefix = temporaryPrefix
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name.hasPrefix(prefix) { unlink(directory + "/" + name) }
+        }
+    }
+
+    // MARK: Audit log
+
+    /// Appends one line per change and syncs; returns the log's size before, to undo it.
+    private func appendAudit(_ batch: AuditBatch, revision: Int64) throws(StoreError) -> Int64 {
+        guard !batch.changes.isEmpty else { return -1 }
+        let fd = open(auditPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .io(path: auditPath, doing: "open", errno: errno) }
+        defer { close(fd) }
+        let before = Int64(lseek(fd, 0, SEEK_END))
+        var w = JSONWriter(capacity: 1 << 16)
+        do throws(StoreError) {
+            for change in batch.changes {
+                Self.auditLine(change, batch: batch, revision: revision, into: &w)
+                if w.bytes.count >= 1 << 20 {
+                    try writeAll(fd, w.bytes, auditPath)
+                    w.bytes.removeAll(keepingCapacity: true)
+                }
+            }
+            try writeAll(fd, w.bytes, auditPath)
+            guard fsync(fd) == 0 else { throw StoreError.io(path: auditPath, doing: "sync", errno: errno) }
+        } catch {
+            _ = ftruncate(fd, off_t(before))
+            throw error
+        }
+        return before
+    }
+
+    private func truncateAudit(to size: Int64) {
+        guard size >= 0 else { return }
+        _ = truncate(auditPath, off_t(size))
+    }
+
+    /// `{"run":…,"revision":…,"at":…,"actor":…,"kind":…,"object":…,"field":…,"old":…,"new":…}`
+    static func auditLine(_ c: Change, batch: AuditBatch, revision: Int64, into w: inout JSONWriter) {
+        w.raw("{\"run\":")
+        w.string(batch.runID)
+        w.raw(",\"revision\":")
+        w.int(revision)
+        w.raw(",\"at\":")
+        w.time(batch.at)
+        w.raw(",\"actor\":")
+        w.string(c.actor)
+        w.raw(",\"kind\":")
+        w.string(c.kind)
+        w.raw(",\"object\":")
+        w.string(c.object)
+        w.raw(",\"field\":")
+        w.string(c.field)
+        w.raw(",\"old\":")
+        w.value(c.old)
+        w.raw(",\"new\":")
+        w.value(c.new)
+        w.raw("}\n")
+    }
+
+    /// Drops audit entries of saves that never landed: trailing lines whose
+    /// revision is above the store's (a crash between the audit append and the
+    /// rename), and a torn last line. Call under the lock, after loading.
+    public func reconcileAudit(storeRevision: Int64) {
+        let fd = open(auditPath, O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        var end = Int64(lseek(fd, 0, SEEK_END))
+        guard end > 0 else { return }
+        let original = end
+        let chunk: Int64 = 1 << 16
+        // Walk back line by line from the end while lines are torn or too new.
+        var tail: [UInt8] = []
+        var tailStart = end
+        while end > 0 {
+            // Make sure the bytes [lineStart, end) of the last line are in `tail`.
+            var lineStart: Int64? = nil
+            while lineStart == nil {
+                let searchEnd = end - 1  // ignore the line's own newline
+                if let nl = tail[0..<max(0, Int(searchEnd - tailStart))].lastIndex(of: 0x0A) {
+                    lineStart = tailStart + Int64(nl) + 1
+                } else if tailStart == 0 {
+                    lineStart = 0
+                } else {
+                    let from = max(0, tailStart - chunk)
+                    var more = [UInt8](repeating: 0, count: Int(tailStart - from))
+                    let n = more.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(from)) }
+                    guard n == more.count else { return }
+                    tail = more + tail
+                    tailStart = from
+                }
+            }
+            guard let start = lineStart else { return }
+            let line = tail[Int(start - tailStart)..<Int(end - tailStart)]
+            let complete = line.last == 0x0A
+            if complete, let revision = Self.revision(ofAuditLine: Array(line)), revision <= storeRevision { break }
+            end = start
+        }
+        if end != original { _ = ftruncate(fd, off_t(end)) }
+    }
+
+    /// The `revision` of an audit line, if it is one of ours.
+    static func revision(ofAuditLine line: [UInt8]) -> Int64? {
+        let key = Array("\"revision\":".utf8)
+        guard let at = line.firstRange(of: key) else { return nil }
+        var i = at.upperBound
+        var value: Int64 = 0
+        var digits = 0
+        while i < line.count, line[i] &- 48 < 10, digits < 18 {
+            value = value * 10 + Int64(line[i] - 48)
+            i += 1
+            digits += 1
+        }
+        return digits > 0 ? value : nil
+    }
+}
+
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+extension String {
+    var trimmingSpaces: String {
+        String(self.drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
+    }
+}

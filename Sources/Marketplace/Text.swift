@@ -1,0 +1,80 @@
+/// The bytes of a loaded store file, alive as long as a `Text` points into them.
+public final class SourceBytes: @unchecked Sendable {
+    // Written once while loading, read-only afterwards.
+    let buffer: UnsafeMutableRawBufferPointer
+
+    init(count: Int) {
+        buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(count, 1), alignment: 16)
+    }
+
+    deinit { buffer.deallocate() }
+
+    subscript(span: SourceSpan) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: buffer[span.start..<(span.start + span.count)])
+    }
+}
+
+/// A range of bytes of the loaded file.
+struct SourceSpan: Sendable, Equatable {
+    var start: Int
+    var count: Int
+}
+
+/// Free text of the domain: titles, details, notes, message bodies.
+///
+/// A store holds hundreds of megabytes of it and a run reads little of it, so a
+/// loaded text stays a JSON string literal in the file's bytes until someone
+/// reads it: loading creates no string, and saving an unchanged object copies its
+/// bytes.
+public struct Text: Sendable, Hashable, ExpressibleByStringLiteral, CustomStringConvertible {
+    enum Storage: Sendable {
+        /// The inside of a validated JSON string literal; `escaped` if it holds a backslash.
+        case literal(SourceBytes, start: Int, count: Int32, escaped: Bool)
+        case string(String)
+    }
+
+    let storage: Storage
+
+    public init(_ string: String) { storage = .string(string) }
+    public init(stringLiteral value: String) { storage = .string(value) }
+
+    init(source: SourceBytes, start: Int, count: Int, escaped: Bool) {
+        if count > Int32.max {
+            storage = .string(JSONText.decode(UnsafeRawBufferPointer(rebasing: source.buffer[start..<(start + count)]), escaped: escaped))
+        } else {
+            storage = .literal(source, start: start, count: Int32(count), escaped: escaped)
+        }
+    }
+
+    public var string: String {
+        switch storage {
+        case .string(let s): s
+        case .literal(let source, let start, let count, let escaped):
+            JSONText.decode(UnsafeRawBufferPointer(rebasing: source.buffer[start..<(start + Int(count))]), escaped: escaped)
+        }
+    }
+
+    public var description: String { string }
+    public var isEmpty: Bool {
+        switch storage {
+        case .string(let s): s.isEmpty
+        case .literal(_, _, let count, _): count == 0
+        }
+    }
+
+    /// Case-insensitive search without building the string when the literal
+    /// has no escapes (`needle` already lowercased, ASCII folding only).
+    public func contains(lowercased needle: [UInt8]) -> Bool {
+        if needle.isEmpty { return true }
+        switch storage {
+        case .literal(let source, let start, let count, false):
+            return JSONText.contains(UnsafeRawBufferPointer(rebasing: source.buffer[start..<(start + Int(count))]), lowercased: needle)
+        default:
+            var s = string
+            return s.withUTF8 { JSONText.contains(UnsafeRawBufferPointer($0), lowercased: needle) }
+        }
+    }
+
+    public static func == (a: Text, b: Text) -> Bool { a.string == b.string }
+    public func hash(into hasher: inout Hasher) { hasher.combine(string) }
+}
