@@ -25,7 +25,7 @@ public struct Service: Sendable, Equatable {
     public var name: String
     public var minBudget: Double?
     public var currency: String?
-    var raw: RawJSON?
+    var raw: SourceSpan?
 
     public init(id: String, name: String, minBudget: Double? = nil, currency: String? = nil) {
         self.id = id

@@ -31,7 +31,7 @@ public struct Decline: Sendable, Equatable {
     public var by: DeclinedBy
     public var at: UnixTime
     public var reason: String
-    var raw: RawJSON?
+    var raw: SourceSpan?
 
     public init(by: DeclinedBy, at: UnixTime, reason: String) {
         self.by = by
@@ -60,11 +60,11 @@ public enum MessageAuthor: Sendable, Equatable, Hashable {
     public init?(stored: String) {
         if stored == "merchant" {
             self = .merchant
-        } else if stored.hasPrefix("member:"), stored.count > "member:".count {
-            self = .member(String(stored.dropFirst("member:".count)))
-        } else {
-            return nil
+            return
         }
+        let utf8 = stored.utf8
+        guard utf8.count > 7, utf8.starts(with: "member:".utf8) else { return nil }
+        self = .member(String(Substring(utf8.dropFirst(7))))
     }
 }
 
@@ -247,7 +247,7 @@ public struct Job: Sendable {
     public internal(set) var tags: [String]
     public internal(set) var notes: [Note]
     /// The job's bytes in the loaded file while nothing changed it.
-    var raw: RawJSON?
+    var raw: SourceSpan?
     var extras = Extras()
 
     public init(
@@ -290,7 +290,7 @@ public struct Budget: Sendable, Equatable {
     public var min: Double?
     public var max: Double?
     public var currency: String?
-    var raw: RawJSON?
+    var raw: SourceSpan?
 
     public init(min: Double?, max: Double?, currency: String?) {
         self.min = min
@@ -312,7 +312,7 @@ public struct Priorities: Sendable, Equatable {
     public var time: Level?
     public var cost: Level?
     public var quality: Level?
-    var raw: RawJSON?
+    var raw: SourceSpan?
 
     public init(time: Level?, cost: Level?, quality: Level?) {
         self.time = time
@@ -331,7 +331,7 @@ public struct Note: Sendable {
     public var author: String?
     public var at: UnixTime
     public var text: Text
-    var raw: RawJSON?
+    var raw: SourceSpan?
 
     public init(author: String?, at: UnixTime, text: Text) {
         self.author = author

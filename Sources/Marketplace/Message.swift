@@ -6,7 +6,7 @@ public struct Message: Sendable {
     public var from: MessageAuthor
     public var at: UnixTime
     public var body: Text
-    var raw: RawJSON?
+    var raw: SourceSpan?
     var extras = Extras()
 
     public init(id: String, job: Int, from: MessageAuthor, at: UnixTime, body: Text) {
@@ -27,7 +27,7 @@ public struct OutboxEntry: Sendable {
     /// The job it is about, as an index in `Store.jobs`.
     public var job: Int?
     public var at: UnixTime
-    var raw: RawJSON?
+    var raw: SourceSpan?
     var extras = Extras()
 
     public init(id: String, to: String, subject: String, body: Text, job: Int?, at: UnixTime) {

@@ -17,7 +17,7 @@ public enum CanceledBy: String, Sendable, CaseIterable {
 public struct Cancellation: Sendable, Equatable {
     public var by: CanceledBy
     public var at: UnixTime
-    var raw: RawJSON?
+    var raw: SourceSpan?
 
     public init(by: CanceledBy, at: UnixTime) {
         self.by = by
@@ -38,7 +38,7 @@ public struct ExtensionRequest: Sendable, Equatable {
     public var at: UnixTime
     public var status: Status
     public var answeredAt: UnixTime?
-    var raw: RawJSON?
+    var raw: SourceSpan?
 
     public init(days: Int64, reason: String, at: UnixTime, status: Status = .pending, answeredAt: UnixTime? = nil) {
         self.days = days
@@ -57,7 +57,7 @@ public struct ExtensionRequest: Sendable, Equatable {
 public struct OrderUpdate: Sendable {
     public var at: UnixTime
     public var text: Text
-    var raw: RawJSON?
+    var raw: SourceSpan?
 
     public init(at: UnixTime, text: Text) {
         self.at = at
@@ -111,7 +111,7 @@ public struct Order: Sendable {
     public internal(set) var canceled: Cancellation?
     public internal(set) var extensionRequests: [ExtensionRequest]
     public internal(set) var updates: [OrderUpdate]
-    var raw: RawJSON?
+    var raw: SourceSpan?
     var extras = Extras()
 
     public init(

@@ -8,7 +8,7 @@ public struct Member: Sendable {
     /// Ids of the services this member offers.
     public var services: [String]
     public var active: Bool
-    var raw: RawJSON?
+    var raw: SourceSpan?
     var extras = Extras()
 
     public init(id: String, name: String, email: String, role: String = "member", services: [String], active: Bool = true) {
@@ -31,7 +31,7 @@ public struct Merchant: Sendable {
     public var dropshipper: Bool
     public var industry: String?
     public var country: String?
-    var raw: RawJSON?
+    var raw: SourceSpan?
     var extras = Extras()
 
     public init(
@@ -55,7 +55,7 @@ public struct Contact: Sendable {
     public var email: String
     public var at: UnixTime
     public var message: Text
-    var raw: RawJSON?
+    var raw: SourceSpan?
     var extras = Extras()
 
     public init(id: String, name: String, email: String, at: UnixTime, message: Text) {

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The agency's marketplace data in memory, and every action on it.
 ///
 /// Every change goes through a method here: each one enforces the domain's
@@ -18,8 +22,10 @@ public final class Store {
     /// Top-level members jobrules doesn't know, written back in place on save.
     var extras = Extras()
     /// Whether `agency` and `stats` still equal their bytes in the loaded file.
-    var agencyRaw: RawJSON?
-    var statsRaw: RawJSON?
+    var agencyRaw: SourceSpan?
+    var statsRaw: SourceSpan?
+    /// The loaded file's bytes: objects unchanged since loading are saved by copying theirs.
+    var source: SourceBytes?
 
     /// Who is acting, for the changes recorded from now on (`rule:<name>`, `import`, …).
     public var actor = "jobrules"
@@ -31,7 +37,6 @@ public final class Store {
     var jobIndex: [String: Int] = [:]
     var orderIndex: [String: Int] = [:]
     var contactIndex: [String: Int] = [:]
-    private var messageIDs: Set<String> = []
     private var outboxIDs: Set<String> = []
     private var nextMessageNumber = 1
     private var nextOutboxNumber = 1
@@ -67,7 +72,6 @@ public final class Store {
         jobIndex = Dictionary(jobs.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
         orderIndex = Dictionary(orders.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
         contactIndex = Dictionary(contacts.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
-        messageIDs = Set(messages.map(\.id))
         outboxIDs = Set(outbox.map(\.id))
         rebuildCounters()
     }
@@ -75,7 +79,7 @@ public final class Store {
     /// Takes the collections of a loaded store with the indices the loader built while validating.
     func adopt(
         members: [Member], memberIndex: [String: Int], merchants: [Merchant], merchantIndex: [String: Int], jobs: [Job],
-        jobIndex: [String: Int], messages: [Message], messageIDs: Set<String>, contacts: [Contact], contactIndex: [String: Int],
+        jobIndex: [String: Int], messages: [Message], contacts: [Contact], contactIndex: [String: Int],
         orders: [Order], orderIndex: [String: Int], outbox: [OutboxEntry], outboxIDs: Set<String>
     ) {
         self.members = members
@@ -85,7 +89,6 @@ public final class Store {
         self.jobs = jobs
         self.jobIndex = jobIndex
         self.messages = messages
-        self.messageIDs = messageIDs
         self.contacts = contacts
         self.contactIndex = contactIndex
         self.orders = orders
@@ -96,8 +99,10 @@ public final class Store {
     }
 
     private func rebuildCounters() {
-        nextMessageNumber = Self.nextNumber(after: messages.lazy.map(\.id), prefix: "msg")
-        nextOutboxNumber = Self.nextNumber(after: outbox.lazy.map(\.id), prefix: "e")
+        nextMessageNumber = 1
+        for i in messages.indices { nextMessageNumber = max(nextMessageNumber, Self.number(in: messages[i].id, after: "msg") + 1) }
+        nextOutboxNumber = 1
+        for i in outbox.indices { nextOutboxNumber = max(nextOutboxNumber, Self.number(in: outbox[i].id, after: "e") + 1) }
         messagesByJob = nil
         openJobCounts = Array(repeating: 0, count: members.count)
         for job in jobs where job.isOpen {
@@ -105,12 +110,19 @@ public final class Store {
         }
     }
 
-    private static func nextNumber(after ids: some Sequence<String>, prefix: String) -> Int {
-        var highest = 0
-        for id in ids where id.hasPrefix(prefix) {
-            if let n = Int(id.dropFirst(prefix.count)), n > highest { highest = n }
+    /// N in an id `<prefix>N`, or 0.
+    private static func number(in id: String, after prefix: StaticString) -> Int {
+        var id = id
+        return id.withUTF8 { b -> Int in
+            let p = prefix.utf8CodeUnitCount
+            guard b.count > p, b.count <= p + 15, (0..<p).allSatisfy({ b[$0] == prefix.utf8Start[$0] }) else { return 0 }
+            var n = 0
+            for k in p..<b.count {
+                guard b[k] &- 48 < 10 else { return 0 }
+                n = n * 10 + Int(b[k] - 48)
+            }
+            return n
         }
-        return highest + 1
     }
 
     // MARK: Lookups
@@ -191,7 +203,6 @@ public final class Store {
                 statsRaw = raw
             case .appendedMessage:
                 if let m = messages.popLast() {
-                    messageIDs.remove(m.id)
                     if messagesByJob != nil { messagesByJob?[m.job].removeLast() }
                 }
             case .appendedOutbox:
@@ -221,8 +232,8 @@ public final class Store {
     enum Undo {
         case job(Int, Job)
         case order(Int, Order)
-        case agency(Agency, RawJSON?)
-        case stats(Stats, RawJSON?)
+        case agency(Agency, SourceSpan?)
+        case stats(Stats, SourceSpan?)
         case appendedMessage, appendedOutbox, appendedJob, appendedMerchant, appendedContact, appendedOrder
     }
 
@@ -333,9 +344,10 @@ public final class Store {
     }
 
     private func appendMessage(job i: Int, from author: MessageAuthor, body: Text, at now: UnixTime) -> Int {
-        let id = newID(prefix: "msg", counter: &nextMessageNumber, taken: messageIDs)
+        // Above every `msg<N>` of the store, so never taken.
+        let id = "msg\(nextMessageNumber)"
+        nextMessageNumber += 1
         messages.append(Message(id: id, job: i, from: author, at: now, body: body))
-        messageIDs.insert(id)
         if messagesByJob != nil { messagesByJob?[i].append(Int32(messages.count - 1)) }
         undo.append(.appendedMessage)
         record("message", id, "created", .null, .object([

@@ -125,10 +125,13 @@ func benchStore(path: String) throws {
     let t1 = monotonic()
     _ = try file.save(loaded.store, over: loaded.version, audit: AuditBatch(runID: "bench", at: 0, changes: []))
     let t2 = monotonic()
+    var encoded = 0
+    try loaded.store.encode(revision: 1) { encoded += $0.count }
+    let t3 = monotonic()
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
     let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-    print("load_s=\(t1 - t0) save_s=\(t2 - t1) peak_rss=\(usage.ru_maxrss * 1024) file_bytes=\(size) jobs=\(loaded.store.jobs.count) messages=\(loaded.store.messages.count)")
+    print("load_s=\(t1 - t0) save_s=\(t2 - t1) encode_only_s=\(t3 - t2) peak_rss=\(usage.ru_maxrss * 1024) file_bytes=\(size) jobs=\(loaded.store.jobs.count) messages=\(loaded.store.messages.count)")
 }
 
 func monotonic() -> Double {

@@ -4,8 +4,13 @@
 /// for the values jobrules writes, so stores from `scripts/gen-store` round-trip byte for byte.
 struct JSONWriter {
     var bytes: [UInt8] = []
+    /// Where `raw(_: SourceSpan)` copies from: the loaded file.
+    let source: SourceBytes?
 
-    init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
+    init(capacity: Int = 256, source: SourceBytes? = nil) {
+        bytes.reserveCapacity(capacity)
+        self.source = source
+    }
 
     var string: String { String(decoding: bytes, as: UTF8.self) }
 
@@ -17,6 +22,9 @@ struct JSONWriter {
 
     mutating func raw(_ b: UnsafeRawBufferPointer) { bytes.append(contentsOf: b) }
     mutating func raw(_ r: RawJSON) { bytes.append(contentsOf: r.bytes) }
+    mutating func raw(_ span: SourceSpan) {
+        if let source { bytes.append(contentsOf: source[span]) }
+    }
 
     /// `"key":`
     mutating func key(_ s: StaticString) {

@@ -1,8 +1,12 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 extension Store {
     /// Reads and validates a store from the bytes of a file.
     public static func decode(_ source: SourceBytes, count: Int) throws(StoreDecodingError) -> Store {
         var d = StoreDecoder(source: source, count: count)
-        let draft: StoreDraft
+        var draft: StoreDraft
         do {
             draft = try d.document()
         } catch {
@@ -13,10 +17,11 @@ extension Store {
             throw .invalid(d.problems, more: d.moreProblems)
         }
         let store = Store(revision: draft.revision, agency: agency, stats: draft.stats)
+        store.source = source
         store.agencyRaw = draft.agencyRaw
         store.statsRaw = draft.statsRaw
         store.extras = draft.extras
-        d.resolve(draft, into: store)
+        d.resolve(&draft, into: store)
         guard d.problems.isEmpty else { throw .invalid(d.problems, more: d.moreProblems) }
         return store
     }
@@ -27,25 +32,25 @@ extension Store {
     /// Writes the store as JSON: one object per line inside each array, objects
     /// unchanged since loading copied byte for byte.
     public func encode(revision: Int64, to output: Output) throws {
-        var w = JSONWriter(capacity: 1 << 21)
+        var w = JSONWriter(capacity: 1 << 21, source: source)
         func drain() throws {
             if w.bytes.count >= 1 << 20 {
                 try w.bytes.withUnsafeBytes { try output($0) }
                 w.bytes.removeAll(keepingCapacity: true)
             }
         }
-        func section<T>(_ name: StaticString, _ items: [T], last: Bool = false, _ item: (inout JSONWriter, T) -> Void) throws {
+        func section(_ name: StaticString, _ count: Int, last: Bool = false, _ item: (inout JSONWriter, Int) -> Void) throws {
             w.raw("  \"")
             w.raw(name)
             w.raw("\": ")
-            if items.isEmpty {
+            if count == 0 {
                 w.raw("[]")
             } else {
                 w.raw("[\n")
-                for (i, x) in items.enumerated() {
+                for i in 0..<count {
                     w.raw("    ")
-                    item(&w, x)
-                    w.raw(i == items.count - 1 ? "\n" : ",\n")
+                    item(&w, i)  // by index: passing elements would copy them (and retain their texts)
+                    w.raw(i == count - 1 ? "\n" : ",\n")
                     try drain()
                 }
                 w.raw("  ]")
@@ -57,13 +62,13 @@ extension Store {
         w.raw(",\n  \"agency\": ")
         if let raw = agencyRaw { w.raw(raw) } else { encodeAgency(&w) }
         w.raw(",\n")
-        try section("members", members) { w, m in self.encode(m, &w) }
-        try section("merchants", merchants) { w, m in self.encode(m, &w) }
-        try section("jobs", jobs) { w, j in self.encode(j, &w) }
-        try section("messages", messages) { w, m in self.encode(m, &w) }
-        try section("contacts", contacts) { w, c in self.encode(c, &w) }
-        try section("orders", orders) { w, o in self.encode(o, &w) }
-        try section("outbox", outbox) { w, e in self.encode(e, &w) }
+        try section("members", members.count) { w, i in self.encode(self.members[i], &w) }
+        try section("merchants", merchants.count) { w, i in self.encode(self.merchants[i], &w) }
+        try section("jobs", jobs.count) { w, i in self.encode(self.jobs[i], &w) }
+        try section("messages", messages.count) { w, i in self.encode(self.messages[i], &w) }
+        try section("contacts", contacts.count) { w, i in self.encode(self.contacts[i], &w) }
+        try section("orders", orders.count) { w, i in self.encode(self.orders[i], &w) }
+        try section("outbox", outbox.count) { w, i in self.encode(self.outbox[i], &w) }
         w.raw("  \"stats\": ")
         if let raw = statsRaw { w.raw(raw) } else { encodeStats(&w) }
         for m in extras.members {
@@ -490,11 +495,11 @@ extension Store {
 
 extension StoreDecoder {
     /// Checks unique ids and every reference, filling the store with resolved objects.
-    mutating func resolve(_ draft: StoreDraft, into store: Store) {
+    mutating func resolve(_ draft: inout StoreDraft, into store: Store) {
         func unique<T>(_ section: StaticString, _ items: [T], _ id: (T) -> String) -> [String: Int] {
             var index = [String: Int](minimumCapacity: items.count)
-            for (i, item) in items.enumerated() {
-                let key = id(item)
+            for i in items.indices {
+                let key = id(items[i])
                 if let first = index[key] {
                     path = [.key(section), .index(i), .key("id")]
                     problem("duplicate id \(ChangeValue.string(key)) (also \(section)[\(first)])")
@@ -509,21 +514,37 @@ extension StoreDecoder {
         let jobs = unique("jobs", draft.jobs, \.id)
         let contacts = unique("contacts", draft.contacts, \.id)
         let orders = unique("orders", draft.orders, \.id)
-        var messageIDs = Set<String>(minimumCapacity: draft.messages.count)
-        for (i, m) in draft.messages.enumerated() where !messageIDs.insert(m.id).inserted {
-            path = [.key("messages"), .index(i), .key("id")]
-            problem("duplicate id \(ChangeValue.string(m.id))")
+        // Hundreds of thousands of message ids: the usual `msg<N>` ones are checked
+        // in a bitmap (hashing each into a Set was a tenth of the load time).
+        var seenNumbers = [UInt64]()
+        var otherIDs = Set<String>()
+        for i in draft.messages.indices {
+            let id = draft.messages[i].id
+            var duplicate: Bool
+            if let n = Self.canonicalNumber(id, prefix: "msg") {
+                let word = n >> 6
+                if word >= seenNumbers.count { seenNumbers.append(contentsOf: repeatElement(0, count: word - seenNumbers.count + 1 + word / 2)) }
+                let bit: UInt64 = 1 << UInt64(n & 63)
+                duplicate = seenNumbers[word] & bit != 0
+                seenNumbers[word] |= bit
+            } else {
+                duplicate = !otherIDs.insert(id).inserted
+            }
+            if duplicate {
+                path = [.key("messages"), .index(i), .key("id")]
+                problem("duplicate id \(ChangeValue.string(id))")
+            }
         }
         var outboxIDs = Set<String>(minimumCapacity: draft.outbox.count)
-        for (i, e) in draft.outbox.enumerated() where !outboxIDs.insert(e.id).inserted {
+        for i in draft.outbox.indices where !outboxIDs.insert(draft.outbox[i].id).inserted {
             path = [.key("outbox"), .index(i), .key("id")]
-            problem("duplicate id \(ChangeValue.string(e.id))")
+            problem("duplicate id \(ChangeValue.string(draft.outbox[i].id))")
         }
 
-        var resolvedJobs = draft.jobs
-        for i in resolvedJobs.indices {
+        // In place: copying the arrays would copy (and retain) every object.
+        for i in draft.jobs.indices {
             if let m = merchants[draft.jobMerchants[i]] {
-                resolvedJobs[i].merchant = m
+                draft.jobs[i].merchant = m
             } else {
                 path = [.key("jobs"), .index(i), .key("merchant")]
                 problem("unknown merchant \(ChangeValue.string(draft.jobMerchants[i]))")
@@ -540,33 +561,36 @@ extension StoreDecoder {
                         problem("unknown member \(ChangeValue.string(ref))")
                     }
                 }
-                resolvedJobs[i].assignees = assignees
+                draft.jobs[i].assignees = assignees
             }
-            for (k, note) in resolvedJobs[i].notes.enumerated() {
+            for (k, note) in draft.jobs[i].notes.enumerated() {
                 if let author = note.author, members[author] == nil {
                     path = [.key("jobs"), .index(i), .key("notes"), .index(k), .key("author")]
                     problem("unknown member \(ChangeValue.string(author))")
                 }
             }
         }
-        var resolvedMessages = draft.messages
-        for i in resolvedMessages.indices {
-            if let j = jobs[draft.messageJobs[i]] {
-                resolvedMessages[i].job = j
+        var lastJob = (id: "", index: -1)  // messages come grouped by job: look each group up once
+        for i in draft.messages.indices {
+            let ref = draft.messageJobs[i]
+            if ref == lastJob.id {
+                draft.messages[i].job = lastJob.index
+            } else if let j = jobs[ref] {
+                lastJob = (ref, j)
+                draft.messages[i].job = j
             } else {
                 path = [.key("messages"), .index(i), .key("job")]
                 problem("unknown job \(ChangeValue.string(draft.messageJobs[i]))")
             }
-            if case .member(let id) = resolvedMessages[i].from, members[id] == nil {
+            if case .member(let id) = draft.messages[i].from, members[id] == nil {
                 path = [.key("messages"), .index(i), .key("from")]
                 problem("unknown member \(ChangeValue.string(id))")
             }
         }
-        var resolvedOutbox = draft.outbox
-        for i in resolvedOutbox.indices {
+        for i in draft.outbox.indices {
             guard let ref = draft.outboxJobs[i] else { continue }
             if let j = jobs[ref] {
-                resolvedOutbox[i].job = j
+                draft.outbox[i].job = j
             } else {
                 path = [.key("outbox"), .index(i), .key("job")]
                 problem("unknown job \(ChangeValue.string(ref))")
@@ -576,7 +600,25 @@ extension StoreDecoder {
         guard problems.isEmpty else { return }
         store.adopt(
             members: draft.members, memberIndex: members, merchants: draft.merchants, merchantIndex: merchants,
-            jobs: resolvedJobs, jobIndex: jobs, messages: resolvedMessages, messageIDs: messageIDs, contacts: draft.contacts,
-            contactIndex: contacts, orders: draft.orders, orderIndex: orders, outbox: resolvedOutbox, outboxIDs: outboxIDs)
+            jobs: draft.jobs, jobIndex: jobs, messages: draft.messages, contacts: draft.contacts,
+            contactIndex: contacts, orders: draft.orders, orderIndex: orders, outbox: draft.outbox, outboxIDs: outboxIDs)
+        draft = StoreDraft()
+    }
+
+    /// N of an id `<prefix>N` (no leading zero, N below 2^26), else nil.
+    static func canonicalNumber(_ id: String, prefix: StaticString) -> Int? {
+        var id = id
+        return id.withUTF8 { b -> Int? in
+            let p = prefix.utf8CodeUnitCount
+            guard b.count > p, b.count <= p + 7, (0..<p).allSatisfy({ b[$0] == prefix.utf8Start[$0] }), b[p] != UInt8(ascii: "0") else {
+                return nil
+            }
+            var n = 0
+            for k in p..<b.count {
+                guard b[k] &- 48 < 10 else { return nil }
+                n = n * 10 + Int(b[k] - 48)
+            }
+            return n
+        }
     }
 }

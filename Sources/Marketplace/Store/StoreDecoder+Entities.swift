@@ -4,7 +4,7 @@ struct StoreDraft {
     var version: Int64?
     var revision: Int64 = 0
     var agency: Agency?
-    var agencyRaw: RawJSON?
+    var agencyRaw: SourceSpan?
     var members: [Member] = []
     var merchants: [Merchant] = []
     var jobs: [Job] = []
@@ -17,7 +17,7 @@ struct StoreDraft {
     var outbox: [OutboxEntry] = []
     var outboxJobs: [String?] = []
     var stats = Stats()
-    var statsRaw: RawJSON?
+    var statsRaw: SourceSpan?
     var extras = Extras()
 }
 
@@ -105,7 +105,7 @@ extension StoreDecoder {
 
     // MARK: Agency
 
-    mutating func agency() throws(JSONSyntaxError) -> (Agency, RawJSON)? {
+    mutating func agency() throws(JSONSyntaxError) -> (Agency, SourceSpan)? {
         guard var o = try beginObject() else { return nil }
         var name: String?
         var services: [Service] = []
@@ -281,12 +281,11 @@ extension StoreDecoder {
         let lifecycle = JobLifecycle(
             id: id, status: status, createdAt: created, openedAt: opened, firstResponseAt: firstResponse, declined: declined,
             completedAt: completed)
-        var job = Job(
+        draft.jobs.append(Job(
             lifecycle: lifecycle, source: source, merchant: -1, service: service, title: title, details: details, budget: budget,
-            priorities: priorities, tags: tags, notes: notes)
-        job.raw = raw
-        job.extras = extras
-        draft.jobs.append(job)
+            priorities: priorities, tags: tags, notes: notes))
+        draft.jobs[draft.jobs.count - 1].raw = raw
+        if !extras.isEmpty { draft.jobs[draft.jobs.count - 1].extras = extras }
         draft.jobMerchants.append(merchant)
         draft.jobAssignees.append(assignees)
     }
@@ -379,10 +378,10 @@ extension StoreDecoder {
         }
         let (extras, raw) = endObject(.message, o)
         guard let id, let job, let from, let at else { return }
-        var m = Message(id: id, job: -1, from: from, at: at, body: body)
-        m.raw = raw
-        m.extras = extras
-        draft.messages.append(m)
+        // Appended first, then completed in place: appending a local would copy it.
+        draft.messages.append(Message(id: id, job: -1, from: from, at: at, body: body))
+        draft.messages[draft.messages.count - 1].raw = raw
+        if !extras.isEmpty { draft.messages[draft.messages.count - 1].extras = extras }
         draft.messageJobs.append(job)
     }
 
@@ -404,10 +403,9 @@ extension StoreDecoder {
         }
         let (extras, raw) = endObject(.outbox, o)
         guard let id, let to, let at else { return }
-        var e = OutboxEntry(id: id, to: to, subject: subject, body: body, job: nil, at: at)
-        e.raw = raw
-        e.extras = extras
-        draft.outbox.append(e)
+        draft.outbox.append(OutboxEntry(id: id, to: to, subject: subject, body: body, job: nil, at: at))
+        draft.outbox[draft.outbox.count - 1].raw = raw
+        if !extras.isEmpty { draft.outbox[draft.outbox.count - 1].extras = extras }
         draft.outboxJobs.append(job)
     }
 
@@ -508,7 +506,7 @@ extension StoreDecoder {
 
     // MARK: Stats
 
-    mutating func stats() throws(JSONSyntaxError) -> (Stats, RawJSON)? {
+    mutating func stats() throws(JSONSyntaxError) -> (Stats, SourceSpan)? {
         guard var o = try beginObject() else { return nil }
         var stats = Stats()
         while let k = try nextMember(.stats, &o) {

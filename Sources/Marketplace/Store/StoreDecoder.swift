@@ -182,7 +182,7 @@ struct StoreDecoder {
     }
 
     /// Ends an object: reports missing required keys; returns its unknown members and its bytes.
-    mutating func endObject(_ keys: Keys, _ o: ObjectState) -> (Extras, RawJSON) {
+    mutating func endObject(_ keys: Keys, _ o: ObjectState) -> (Extras, SourceSpan) {
         path[path.count - 1] = .none
         let missing = keys.required & ~o.seen
         if missing != 0 {
@@ -193,7 +193,7 @@ struct StoreDecoder {
         path.removeLast()
         let mine = extras
         extras = o.outerExtras
-        return (mine, RawJSON(source: source, span: SourceSpan(start: o.start, count: r.pos - o.start)))
+        return (mine, SourceSpan(start: o.start, count: r.pos - o.start))
     }
 
     /// Runs `element` for each element of an array (path `[i]`); a non-array is a problem.
