@@ -47,6 +47,7 @@ let package = Package(
             name: "jobrules",
             dependencies: [
                 "LuaHost",
+                "Marketplace",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift

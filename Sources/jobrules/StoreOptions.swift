@@ -1,0 +1,35 @@
+import ArgumentParser
+import Foundation
+import Marketplace
+
+/// `--store` and `--now`, shared by every command that works on a store.
+struct StoreOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The store file.", valueName: "FILE"))
+    var store = "store.json"
+
+    @Option(help: ArgumentHelp("The run's clock, RFC 3339 (default: the real clock).", valueName: "TIME"))
+    var now: String?
+
+    @Option(help: ArgumentHelp("Seconds to wait for another process holding the store's lock.", valueName: "SECONDS"))
+    var lockTimeout: Double = 30
+
+    func validate() throws {
+        if let now, RFC3339.parse(now) == nil {
+            throw ValidationError("--now: not an RFC 3339 time: '\(now)' (expected like 2026-11-21T09:30:00Z)")
+        }
+        guard lockTimeout >= 0 else { throw ValidationError("--lock-timeout: must be 0 or more seconds") }
+    }
+
+    /// The run's clock: `--now`, or the real one (read once per run).
+    var clock: UnixTime {
+        if let now, let t = RFC3339.parse(now) { return t }
+        return UnixTime(Date().timeIntervalSince1970)
+    }
+
+    var file: JSONStoreFile { JSONStoreFile(path: store) }
+}
+
+extension StoreError {
+    /// Every store error leaves the store untouched: nothing was written.
+    var asUsageError: UsageError { UsageError(description) }
+}
