@@ -9,6 +9,13 @@ public final class SourceBytes: @unchecked Sendable {
 
     deinit { buffer.deallocate() }
 
+    /// A copy of `bytes` (stores read from elsewhere than a file).
+    public static func copying(_ bytes: [UInt8]) -> SourceBytes {
+        let source = SourceBytes(count: bytes.count)
+        bytes.withUnsafeBytes { source.buffer.copyMemory(from: $0) }
+        return source
+    }
+
     subscript(span: SourceSpan) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(rebasing: buffer[span.start..<(span.start + span.count)])
     }

@@ -164,15 +164,16 @@ struct JSONReader {
             UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
             pos += 2
         case UInt8(ascii: "u"):
+            let start = pos
             let high = try hex4(at: pos + 2)
             pos += 6
             if (0xD800..<0xDC00).contains(high) {
                 guard pos + 1 < bytes.count, bytes[pos] == UInt8(ascii: "\\"), bytes[pos + 1] == UInt8(ascii: "u"),
                     (0xDC00..<0xE000).contains(try hex4(at: pos + 2))
-                else { throw fail("unpaired surrogate \\u\(String(high, radix: 16, uppercase: true)) in a string") }
+                else { throw fail("unpaired surrogate \\u\(String(high, radix: 16, uppercase: true)) in a string", at: start) }
                 pos += 6
             } else if (0xDC00..<0xE000).contains(high) {
-                throw fail("unpaired surrogate \\u\(String(high, radix: 16, uppercase: true)) in a string")
+                throw fail("unpaired surrogate \\u\(String(high, radix: 16, uppercase: true)) in a string", at: start)
             }
         default:
             throw fail("invalid escape '\\\(Character(Unicode.Scalar(bytes[pos + 1])))' in a string")
