@@ -3,7 +3,7 @@ import Testing
 
 /// The aggregate's actions on the sample store: transitions, emails, stats, rollback.
 @Suite struct StoreActionsTests {
-    let now: UnixTime = 1_795_770_000  // 2026-11-27T05:00:00Z
+    let now: UnixTime = 1_795_770_000  // 2026-11-27T09:00:00Z
     let store: Store
 
     init() {
