@@ -123,14 +123,10 @@ import Testing
         // A directory where the temporary file goes: creating it fails (even for root).
         let blocker = ".store.json.tmp-\(getpid())"
         try FileManager.default.createDirectory(at: directory.appendingPathComponent(blocker), withIntermediateDirectories: false)
-        do {
-            _ = try file.save(loaded.store, over: loaded.version, audit: AuditBatch(runID: "r", at: now, changes: loaded.store.changes))
-            Issue.record("saved")
-        } catch let StoreError.io(path, doing, code) {
-            #expect(path.hasSuffix(blocker))
-            #expect(doing == "create")
-            #expect(code == EEXIST)
+        let error = #expect(throws: StoreError.self) {
+            try file.save(loaded.store, over: loaded.version, audit: AuditBatch(runID: "r", at: now, changes: loaded.store.changes))
         }
+        #expect(error == .io(path: directory.appendingPathComponent(blocker).path, doing: "create", errno: EEXIST))
         #expect(try Data(contentsOf: URL(fileURLWithPath: file.path)) == before)
         #expect(try entries() == [blocker, "store.json"])
         #expect(try auditLines().isEmpty)
