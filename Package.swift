@@ -70,7 +70,7 @@ let package = Package(
         ),
         .testTarget(
             name: "jobrulesTests",
-            dependencies: ["jobrules"],
+            dependencies: ["jobrules", "Marketplace"],
             swiftSettings: strictSwift
         ),
     ],

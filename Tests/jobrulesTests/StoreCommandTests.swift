@@ -1,0 +1,167 @@
+import Foundation
+import Marketplace
+import Testing
+
+/// A small valid store; each bad-store case breaks one thing in it.
+let validStore = """
+    {
+      "format": "jobrules-store",
+      "version": 1,
+      "revision": 0,
+      "agency": {"name":"Northwind","services":[{"id":"seo","name":"SEO","min_budget":300,"currency":"USD"}],"preferences":{"available":true,"listed_in_search":true,"works_with_dropshippers":false,"notification_email":"jobs@northwind.example"}},
+      "members": [
+        {"id":"m1","name":"Ana","email":"ana@northwind.example","role":"lead","services":["seo"],"active":true}
+      ],
+      "merchants": [
+        {"id":"mer1","name":"Maple","store":"maple.myshopify.com","email":"o@maple.example","dropshipper":false,"industry":"home","country":"CA"}
+      ],
+      "jobs": [
+        {"id":"J-1","source":"match","merchant":"mer1","service":"seo","title":"T","details":"D","budget":{"min":100,"max":500,"currency":"USD"},"priorities":{"time":"high","cost":"low","quality":"high"},"status":"new","created_at":"2026-11-20T08:00:00Z","opened_at":null,"first_response_at":null,"assignees":["m1"],"tags":[],"notes":[],"declined":null,"completed_at":null}
+      ],
+      "messages": [
+        {"id":"msg1","job":"J-1","from":"merchant","at":"2026-11-20T09:00:00Z","body":"Hi"}
+      ],
+      "contacts": [],
+      "orders": [],
+      "outbox": [],
+      "stats": {"declines_by_service":{},"expired_by_service":{}}
+    }
+
+    """
+
+/// One way to break a store, and what the error must say.
+struct BadStore: Sendable, CustomStringConvertible {
+    let description: String
+    let bytes: @Sendable () -> [UInt8]
+    let expected: String
+
+    init(_ name: String, replacing old: String, with new: String, expect expected: String) {
+        description = name
+        bytes = { Array(validStore.replacingOccurrences(of: old, with: new).utf8) }
+        self.expected = expected
+    }
+
+    init(_ name: String, bytes: @escaping @Sendable () -> [UInt8], expect expected: String) {
+        description = name
+        self.bytes = bytes
+        self.expected = expected
+    }
+
+    static let all: [BadStore] = [
+        BadStore("syntax", replacing: "\"revision\": 0,", with: "\"revision\": 0", expect: "store.json:5:3: invalid JSON: unexpected '\"', expected ',' or '}' after an object member"),
+        BadStore("truncated", bytes: { Array(validStore.utf8.prefix(700)) }, expect: "invalid JSON: unexpected end of file"),
+        BadStore("empty", bytes: { [] }, expect: "store.json:1:1: invalid JSON: the file is empty: a store is a JSON object"),
+        BadStore("not an object", bytes: { Array("[1, 2]".utf8) }, expect: "store.json:1:1: invalid JSON: a store is a JSON object, not an array"),
+        BadStore("byte-order mark", bytes: { [0xEF, 0xBB, 0xBF] + Array(validStore.utf8) }, expect: "the file starts with a byte-order mark"),
+        BadStore("invalid UTF-8", bytes: { Array(validStore.utf8).map { $0 == UInt8(ascii: "H") ? 0xFF : $0 } }, expect: "invalid JSON: invalid UTF-8 in a string"),
+        BadStore("NaN", replacing: "\"max\":500", with: "\"max\":NaN", expect: "invalid JSON: unexpected 'N', expected a value"),
+        BadStore("number too large", replacing: "\"max\":500", with: "\"max\":1e400", expect: "jobs[0].budget.max: number out of range"),
+        BadStore("duplicate key", replacing: "\"status\":\"new\",", with: "\"status\":\"new\",\"status\":\"opened\",", expect: "jobs[0].status: duplicate key"),
+        BadStore("deep nesting", replacing: "\"revision\": 0,", with: "\"revision\": 0, \"deep\": " + String(repeating: "[", count: 100_000) + ",",
+                 expect: "invalid JSON: nested deeper than 256 levels"),
+        BadStore("wrong type", replacing: "\"title\":\"T\"", with: "\"title\":5", expect: "jobs[0].title: expected a string, found a number"),
+        BadStore("unknown enum", replacing: "\"status\":\"new\"", with: "\"status\":\"opne\"", expect: "jobs[0].status: unknown status \"opne\" (expected \"new\", \"opened\""),
+        BadStore("bad time", replacing: "\"created_at\":\"2026-11-20T08:00:00Z\"", with: "\"created_at\":\"yesterday\"",
+                 expect: "jobs[0].created_at: not an RFC 3339 time: \"yesterday\""),
+        BadStore("missing field", replacing: "\"source\":\"match\",", with: "", expect: "jobs[0]: missing \"source\""),
+        BadStore("duplicate id", replacing: "\"messages\": [\n", with: "\"messages\": [\n    {\"id\":\"msg1\",\"job\":\"J-1\",\"from\":\"merchant\",\"at\":\"2026-11-20T08:30:00Z\",\"body\":\"x\"},\n",
+                 expect: "messages[1].id: duplicate id \"msg1\""),
+        BadStore("unknown merchant", replacing: "\"merchant\":\"mer1\"", with: "\"merchant\":\"mer9\"", expect: "jobs[0].merchant: unknown merchant \"mer9\""),
+        BadStore("unknown assignee", replacing: "\"assignees\":[\"m1\"]", with: "\"assignees\":[\"m9\"]", expect: "jobs[0].assignees[0]: unknown member \"m9\""),
+        BadStore("unknown message job", replacing: "\"job\":\"J-1\"", with: "\"job\":\"J-9\"", expect: "messages[0].job: unknown job \"J-9\""),
+        BadStore("unknown message author", replacing: "\"from\":\"merchant\"", with: "\"from\":\"member:m9\"", expect: "messages[0].from: unknown member \"m9\""),
+        BadStore("bad author form", replacing: "\"from\":\"merchant\"", with: "\"from\":\"bot\"",
+                 expect: "messages[0].from: unknown author \"bot\" (expected \"merchant\" or \"member:<id>\")"),
+        BadStore("declined without details", replacing: "\"status\":\"new\"", with: "\"status\":\"declined\"",
+                 expect: "jobs[0].declined: a declined job needs {\"by\", \"at\", \"reason\"}"),
+        BadStore("not a store", replacing: "\"format\": \"jobrules-store\",", with: "", expect: "missing \"format\": this is not a jobrules store"),
+        BadStore("newer version", replacing: "\"version\": 1,", with: "\"version\": 2,", expect: "version: unsupported version 2 (this jobrules reads version 1)"),
+    ]
+}
+
+@Suite struct StoreCommandTests {
+    let jobrules: Binary
+    let scratch: Scratch
+    let now = "2026-11-21T09:00:00Z"
+
+    init() throws {
+        jobrules = try Binary("jobrules")
+        scratch = try Scratch()
+    }
+
+    var storePath: String { scratch.url.appendingPathComponent("store.json").path }
+
+    func entries() throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: scratch.url.path).sorted()
+    }
+
+    func revision(of path: String) throws -> Int? {
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any]
+        return json?["revision"] as? Int
+    }
+
+    @Test(arguments: BadStore.all)
+    func aBadStoreIsRefusedAndLeftUntouched(_ bad: BadStore) throws {
+        let bytes = bad.bytes()
+        try Data(bytes).write(to: URL(fileURLWithPath: storePath))
+        let result = try jobrules.run(["run", "--now", now], in: scratch.url)
+        #expect(result.status == 2)
+        #expect(result.stderr.hasPrefix("jobrules: "))
+        #expect(result.stderr.contains(bad.expected), "\(result.stderr)")
+        #expect(result.stdout.isEmpty)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: storePath)) == Data(bytes))
+        #expect(try entries() == ["store.json", "store.json.lock"])
+    }
+
+    @Test func aValidStoreRunsAndExpiresFromTheGivenClock() throws {
+        try Data(validStore.utf8).write(to: URL(fileURLWithPath: storePath))
+        let early = try jobrules.run(["run", "--now", "2026-11-23T07:59:59Z"], in: scratch.url)
+        #expect(early.status == 0)
+        #expect(early.stdout == "store.json at 2026-11-23T07:59:59Z: nothing to change (revision 0)\nexpired: none\n")
+        let dry = try jobrules.run(["run", "--now", "2026-11-23T08:00:00Z", "--dry-run"], in: scratch.url)
+        #expect(dry.stdout == """
+            store.json at 2026-11-23T08:00:00Z (dry run: nothing written)
+            expired: 1 job (J-1)
+            plan:
+              job J-1 status: "new" → "expired"  [expiry]
+              stats stats expired_by_service.seo: null → 1  [expiry]
+
+            """)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: storePath)) == Data(validStore.utf8))
+        let run = try jobrules.run(["run", "--now", "2026-11-23T08:00:00Z"], in: scratch.url)
+        #expect(run.status == 0)
+        #expect(run.stdout == "store.json at 2026-11-23T08:00:00Z: revision 0 → 1\nexpired: 1 job (J-1)\n")
+        let expected = validStore.replacingOccurrences(of: "\"revision\": 0,", with: "\"revision\": 1,")
+            .replacingOccurrences(of: "\"status\":\"new\"", with: "\"status\":\"expired\"")
+            .replacingOccurrences(of: "\"expired_by_service\":{}", with: "\"expired_by_service\":{\"seo\":1}")
+        #expect(try String(contentsOfFile: storePath, encoding: .utf8) == expected)
+        #expect(try String(contentsOfFile: storePath + ".audit.jsonl", encoding: .utf8).split(separator: "\n").count == 2)
+    }
+
+    @Test func initWritesTheSampleAndNeverOverwrites() throws {
+        let first = try jobrules.run(["init", "--now", now], in: scratch.url)
+        #expect(first.status == 0)
+        let sample = try Data(contentsOf: URL(fileURLWithPath: storePath))
+        let json = try #require(try JSONSerialization.jsonObject(with: sample) as? [String: Any])
+        let jobs = try #require(json["jobs"] as? [[String: Any]])
+        #expect(jobs.count == 30)
+        #expect(Set(jobs.compactMap { $0["status"] as? String }) == Set(JobStatus.allCases.map(\.rawValue)))
+        #expect(Set(jobs.compactMap { $0["source"] as? String }) == ["match", "direct"])
+        let orders = try #require(json["orders"] as? [[String: Any]])
+        #expect(Set(orders.compactMap { $0["status"] as? String }) == Set(OrderStatus.allCases.map(\.rawValue)))
+        #expect((json["merchants"] as? [[String: Any]])?.filter { $0["dropshipper"] as? Bool == true }.count == 2)
+        let second = try jobrules.run(["init"], in: scratch.url)
+        #expect(second.status == 2)
+        #expect(second.stderr == "jobrules: 'store.json' already exists: jobrules init never overwrites a store\n")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: storePath)) == sample)
+    }
+
+    @Test func aBadClockIsAUsageError() throws {
+        let result = try jobrules.run(["run", "--now", "tomorrow"], in: scratch.url)
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("--now: not an RFC 3339 time: 'tomorrow'"))
+        let missing = try jobrules.run(["run"], in: scratch.url)
+        #expect(missing.status == 2)
+        #expect(missing.stderr == "jobrules: no store at 'store.json' (create one with `jobrules init --store store.json`)\n")
+    }
+}
