@@ -17,12 +17,5 @@ public struct Extras: Sendable {
     var members: [Member] = []
 
     public var isEmpty: Bool { members.isEmpty }
-    public var keys: [String] {
-        members.map { m in
-            let b = m.key.bytes
-            return JSONText.decode(UnsafeRawBufferPointer(rebasing: b[1..<(b.count - 1)]), escaped: b.contains(UInt8(ascii: "\\")))
-        }
-    }
-
     public init() {}
 }

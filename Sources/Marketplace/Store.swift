@@ -266,11 +266,13 @@ public final class Store {
         statsRaw = nil
     }
 
-    private func count(_ table: KeyPath<Stats, [String: Int64]>, service: String, field: String) {
-        let old = stats[keyPath: table][service] ?? 0
+    /// One more decline or expiry for `service` in the stats.
+    private func countStat(declines: Bool, service: String) {
+        let old = (declines ? stats.declinesByService : stats.expiredByService)[service] ?? 0
         updateStats { s in
-            if table == \Stats.declinesByService { s.declinesByService[service] = old + 1 } else { s.expiredByService[service] = old + 1 }
+            if declines { s.declinesByService[service] = old + 1 } else { s.expiredByService[service] = old + 1 }
         }
+        let field = declines ? "declines_by_service" : "expired_by_service"
         record("stats", "stats", "\(field).\(service)", old == 0 ? .null : .int(old), .int(old + 1))
     }
 
@@ -287,7 +289,7 @@ public final class Store {
             job.raw = nil
             replaceJob(i, with: job)
             record("job", job.id, "status", .string(old.rawValue), .string(JobStatus.expired.rawValue))
-            count(\.expiredByService, service: job.service, field: "expired_by_service")
+            countStat(declines: false, service: job.service)
             expired.append(i)
         }
         return expired
@@ -371,7 +373,7 @@ public final class Store {
 
     public func decline(job i: Int, by: DeclinedBy = .agency, reason: String, at now: UnixTime) throws(TransitionError) {
         try transition(i) { (l: inout JobLifecycle) throws(TransitionError) in try l.decline(by: by, reason: reason, at: now) }
-        count(\.declinesByService, service: jobs[i].service, field: "declines_by_service")
+        countStat(declines: true, service: jobs[i].service)
     }
 
     public func markInactive(job i: Int) throws(TransitionError) {

@@ -37,27 +37,21 @@ struct JSONWriter {
     mutating func bool(_ b: Bool) { b ? raw("true") : raw("false") }
 
     mutating func int(_ v: Int64) {
-        if v == 0 {
-            byte(UInt8(ascii: "0"))
-            return
-        }
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 20 digits and a sign
-        let count = withUnsafeMutableBytes(of: &digits) { buf -> Int in
+        withUnsafeMutableBytes(of: &digits) { buf in
             var n = v.magnitude
             var i = 24
-            while n > 0 {
+            repeat {
                 i -= 1
                 buf[i] = UInt8(48 + n % 10)
                 n /= 10
-            }
+            } while n > 0
             if v < 0 {
                 i -= 1
                 buf[i] = UInt8(ascii: "-")
             }
             bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buf[i...]))
-            return 24 - i
         }
-        _ = count
     }
 
     /// Integral values as integers (`800`, not `800.0`); others in Swift's shortest round-trip form.

@@ -214,24 +214,16 @@ public struct JSONStoreFile: StoreBackend, Sendable {
         guard fd >= 0 else { throw .io(path: temporary, doing: "create", errno: errno) }
         var renamed = false
         defer { if !renamed { unlink(temporary) } }
+        var failure: StoreError?
         do {
-            do {
-                try store.encode(revision: revision) { bytes throws(StoreError) in try writeAll(fd, bytes, temporary) }
-            } catch let e as StoreError {
-                throw e
-            } catch {
-                throw StoreError.io(path: temporary, doing: "write", errno: EIO)
-            }
-            guard fchmod(fd, keepMode) == 0 else { throw StoreError.io(path: temporary, doing: "set the mode of", errno: errno) }
-            guard fsync(fd) == 0 else { throw StoreError.io(path: temporary, doing: "sync", errno: errno) }
-        } catch let e as StoreError {
-            close(fd)
-            throw e
+            try store.encode(revision: revision) { bytes in try writeAll(fd, bytes, temporary) }
         } catch {
-            close(fd)
-            throw .io(path: temporary, doing: "write", errno: EIO)
+            failure = error as? StoreError ?? .io(path: temporary, doing: "write", errno: EIO)
         }
-        guard close(fd) == 0 else { throw .io(path: temporary, doing: "close", errno: errno) }
+        if failure == nil, fchmod(fd, keepMode) != 0 { failure = .io(path: temporary, doing: "set the mode of", errno: errno) }
+        if failure == nil, fsync(fd) != 0 { failure = .io(path: temporary, doing: "sync", errno: errno) }
+        if close(fd) != 0, failure == nil { failure = .io(path: temporary, doing: "close", errno: errno) }
+        if let failure { throw failure }
 
         let auditMark = try appendAudit(audit, revision: revision)
         guard rename(temporary, path) == 0 else {
