@@ -33,6 +33,13 @@ struct JSONWriter {
         raw("\":")
     }
 
+    /// `,"key":`
+    mutating func nextKey(_ s: StaticString) {
+        raw(",\"")
+        raw(s)
+        raw("\":")
+    }
+
     mutating func null() { raw("null") }
     mutating func bool(_ b: Bool) { b ? raw("true") : raw("false") }
 
