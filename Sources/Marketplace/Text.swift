@@ -2,12 +2,24 @@
 public final class SourceBytes: @unchecked Sendable {
     // Written once while loading, read-only afterwards.
     let buffer: UnsafeMutableRawBufferPointer
+    /// For a view: the bytes' owner, kept alive by it.
+    private let owner: SourceBytes?
 
     init(count: Int) {
         buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(count, 1), alignment: 16)
+        owner = nil
     }
 
-    deinit { buffer.deallocate() }
+    /// The same bytes under another object, so that two threads building texts
+    /// don't retain one reference count (contended, it cost a sixth of a load).
+    init(viewOf source: SourceBytes) {
+        buffer = source.buffer
+        owner = source
+    }
+
+    deinit {
+        if owner == nil { buffer.deallocate() }
+    }
 
     /// A copy of `bytes` (stores read from elsewhere than a file).
     public static func copying(_ bytes: [UInt8]) -> SourceBytes {

@@ -102,6 +102,49 @@ import Testing
         #expect(Self.problems("{} x") == ["1:4: unexpected data after the store's closing '}'"])
     }
 
+    /// A store big enough that its messages are read on a second core.
+    static let large: String = {
+        let store = Store.sample(now: 1_795_770_000)
+        let body = String(repeating: "Could you also look at the collection filters? ", count: 6)
+        for k in 0..<60_000 {
+            try? store.receiveMerchantMessage(job: k % 7, body: Text("\(k): \(body)"), at: 1_795_770_000 + Int64(k))
+        }
+        return String(decoding: store.encoded(), as: UTF8.self)
+    }()
+
+    @Test func largeStoresReadMessagesInParallelWithTheSameResult() throws {
+        let text = Self.large
+        #expect(text.utf8.count > 16 << 20)
+        let store = try Self.decode(text)
+        #expect(store.messages.count > 60_000)
+        #expect(store.messages.last?.body.string.hasPrefix("59999: Could you") == true)
+        #expect(String(decoding: store.encoded(), as: UTF8.self) == text)
+    }
+
+    @Test func aMessagesLineThatIsNotTheTopLevelKeyIsReadInOrder() throws {
+        // The first line `  "messages": [` belongs to another object: the second core's read is thrown away.
+        let text = Self.large.replacingOccurrences(of: "\n  \"contacts\": [", with: "\n  \"crm\": {\n  \"messages\": [1, 2]\n  },\n  \"contacts\": [")
+            .replacingOccurrences(of: "\n  \"messages\": [\n", with: "\n  \"inbox\": {\n  \"messages\": [\"a\"]\n  },\n  \"messages\": [\n")
+        let store = try Self.decode(text)
+        #expect(store.messages.count > 60_000)
+        let saved = String(decoding: store.encoded(), as: UTF8.self)
+        #expect(saved.contains("\"inbox\": {\n  \"messages\": [\"a\"]\n  }"))
+        #expect(saved.contains("\"crm\": {\n  \"messages\": [1, 2]\n  }"))
+    }
+
+    @Test func problemsInParallelReadMessagesKeepTheirPaths() throws {
+        var text = Self.large
+        let broken = try #require(text.range(of: "\"from\":\"merchant\"", options: .backwards))
+        text.replaceSubrange(broken, with: "\"from\":\"nobody\"")
+        let problems = Self.problems(text)
+        #expect(problems.count == 1)
+        #expect(problems.first?.hasPrefix("messages[") == true)
+        #expect(problems.first?.hasSuffix(".from: unknown author \"nobody\" (expected \"merchant\" or \"member:<id>\")") == true)
+        let syntax = Self.problems(Self.large.replacingOccurrences(of: "\"body\":\"59999: ", with: "\"body\":59999: "))
+        #expect(syntax.count == 1)
+        #expect(syntax.first?.contains(": unexpected ':', expected ',' or '}' after an object member") == true)
+    }
+
     @Test func rfc3339() {
         #expect(RFC3339.parse("2026-11-21T09:30:00Z") == 1_795_253_400)
         #expect(RFC3339.parse("2026-11-21T10:30:00.250+01:00") == 1_795_253_400)

@@ -8,7 +8,7 @@ extension Store {
         var d = StoreDecoder(source: source, count: count)
         var draft: StoreDraft
         do {
-            draft = try d.document()
+            draft = try d.document(prefetch: MessagesPrefetch.start(source, count: count))
         } catch {
             throw d.syntaxError(error)
         }

@@ -53,8 +53,10 @@ extension Keys {
 
 extension StoreDecoder {
     /// Reads the whole document.
-    mutating func document() throws(JSONSyntaxError) -> StoreDraft {
+    mutating func document(prefetch: MessagesPrefetch? = nil) throws(JSONSyntaxError) -> StoreDraft {
         var draft = StoreDraft()
+        var prefetch = prefetch
+        defer { prefetch?.discard() }
         r.skipWhitespace()
         if r.bytes.count >= 3, r.bytes[0] == 0xEF, r.bytes[1] == 0xBB, r.bytes[2] == 0xBF {
             throw r.fail("the file starts with a byte-order mark: save it as UTF-8 without one")
@@ -81,7 +83,13 @@ extension StoreDecoder {
             case 5:
                 try array { (d: inout StoreDecoder, _) throws(JSONSyntaxError) in if let m = try d.merchant() { draft.merchants.append(m) } }
             case 6: try array { (d: inout StoreDecoder, _) throws(JSONSyntaxError) in try d.job(into: &draft) }
-            case 7: try array { (d: inout StoreDecoder, _) throws(JSONSyntaxError) in try d.message(into: &draft) }
+            case 7:
+                if let p = prefetch, p.keyOffset == o.keyStart, path.count == 1 {
+                    prefetch = nil
+                    try p.take(into: &self, &draft)
+                } else {
+                    try array { (d: inout StoreDecoder, _) throws(JSONSyntaxError) in try d.message(into: &draft) }
+                }
             case 8: try array { (d: inout StoreDecoder, _) throws(JSONSyntaxError) in if let c = try d.contact() { draft.contacts.append(c) } }
             case 9: try array { (d: inout StoreDecoder, _) throws(JSONSyntaxError) in if let x = try d.order() { draft.orders.append(x) } }
             case 10: try array { (d: inout StoreDecoder, _) throws(JSONSyntaxError) in try d.outboxEntry(into: &draft) }

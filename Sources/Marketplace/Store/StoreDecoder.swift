@@ -65,6 +65,8 @@ struct StoreDecoder {
         var hint = 0
         var seen: UInt64 = 0
         var start = 0
+        /// Offset of the current member's key.
+        var keyStart = 0
         /// The enclosing object's unknown members, set aside while this one is read.
         var outerExtras = Extras()
     }
@@ -96,6 +98,15 @@ struct StoreDecoder {
             }
         }
         return s
+    }
+
+    /// A problem found by another reader (its path already rendered).
+    mutating func problem(_ p: StoreProblem) {
+        guard problems.count < Self.maxProblems else {
+            moreProblems = true
+            return
+        }
+        problems.append(p)
     }
 
     mutating func problem(_ message: String) {
@@ -142,6 +153,7 @@ struct StoreDecoder {
                 return nil
             }
             r.skipWhitespace()
+            o.keyStart = r.pos
             let key = try r.string()
             try r.expect(UInt8(ascii: ":"), "':' after an object key")
             r.skipWhitespace()

@@ -1,0 +1,93 @@
+import Dispatch
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `messages` array read on a second core while the first reads the rest.
+///
+/// Messages are about half of a store's bytes. In the layout jobrules writes,
+/// the array starts on a line `  "messages": [`; a raw newline can't occur inside
+/// a JSON string, so such a line is structure. The main reader still checks that
+/// the top-level key it meets is at exactly that offset, and reads the array
+/// itself (the prefetch thrown away) when it isn't — so any valid JSON file
+/// gives the same result, only slower.
+final class MessagesPrefetch: @unchecked Sendable {
+    /// Offset of the `"messages"` key.
+    let keyOffset: Int
+    private let done = DispatchSemaphore(value: 0)
+    // Written by the worker before `done` is signalled, read after.
+    private var messages: [Message] = []
+    private var messageJobs: [String] = []
+    private var problems: [StoreProblem] = []
+    private var more = false
+    private var end = 0
+    private var failure: JSONSyntaxError?
+
+    /// Files smaller than this are read on one core: a thread isn't worth it.
+    static let threshold = 16 << 20
+
+    /// Starts reading when the file is large and has the line; nil otherwise.
+    static func start(_ source: SourceBytes, count: Int) -> MessagesPrefetch? {
+        guard count >= threshold else { return nil }
+        guard let offset = lineStart(#"  "messages": ["#, in: UnsafeRawBufferPointer(rebasing: source.buffer[0..<count])) else {
+            return nil
+        }
+        let prefetch = MessagesPrefetch(keyOffset: offset)
+        let view = SourceBytes(viewOf: source)
+        DispatchQueue.global().async { prefetch.read(view, count: count) }
+        return prefetch
+    }
+
+    private init(keyOffset: Int) { self.keyOffset = keyOffset }
+
+    /// The offset of the key of the first line that starts with `line`, or nil.
+    static func lineStart(_ line: StaticString, in bytes: UnsafeRawBufferPointer) -> Int? {
+        guard let base = bytes.baseAddress else { return nil }
+        let n = line.utf8CodeUnitCount
+        var i = 0
+        while i < bytes.count, let nl = memchr(base + i, 0x0A, bytes.count - i) {
+            let start = UnsafeRawPointer(nl) - base + 1
+            if start + n <= bytes.count, memcmp(base + start, line.utf8Start, n) == 0 { return start + 2 }
+            i = start
+        }
+        return nil
+    }
+
+    private func read(_ source: SourceBytes, count: Int) {
+        defer { done.signal() }
+        var d = StoreDecoder(source: source, count: count)
+        d.r.pos = keyOffset
+        var draft = StoreDraft()
+        do {
+            _ = try d.r.string()
+            try d.r.expect(UInt8(ascii: ":"), "':' after an object key")
+            d.path = [.key("messages")]
+            try d.array { (d: inout StoreDecoder, _) throws(JSONSyntaxError) in try d.message(into: &draft) }
+        } catch {
+            failure = error
+            return
+        }
+        messages = draft.messages
+        messageJobs = draft.messageJobs
+        problems = d.problems
+        more = d.moreProblems
+        end = d.r.pos
+    }
+
+    /// Waits for the worker and hands its result to `d` and `draft`, continuing after the array.
+    func take(into d: inout StoreDecoder, _ draft: inout StoreDraft) throws(JSONSyntaxError) {
+        done.wait()
+        if let failure { throw failure }
+        draft.messages = messages
+        draft.messageJobs = messageJobs
+        messages = []
+        messageJobs = []
+        for p in problems { d.problem(p) }
+        if more { d.moreProblems = true }
+        d.r.pos = end
+    }
+
+    /// Waits for a prefetch that turned out not to be needed.
+    func discard() { done.wait() }
+}
