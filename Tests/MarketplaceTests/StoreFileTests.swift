@@ -112,7 +112,7 @@ import Testing
         try Data("{\"half\":".utf8).write(to: stale)
         let loaded = try file.load()
         _ = try file.save(loaded.store, over: loaded.version, audit: AuditBatch(runID: "r", at: now, changes: []))
-        #expect(try entries() == ["store.json"])
+        #expect(try entries() == ["store.json", "store.json.lock"])
     }
 
     @Test func aFailedWriteLeavesEverythingAsItWas() throws {
@@ -128,7 +128,7 @@ import Testing
         }
         #expect(error == .io(path: directory.appendingPathComponent(blocker).path, doing: "create", errno: EEXIST))
         #expect(try Data(contentsOf: URL(fileURLWithPath: file.path)) == before)
-        #expect(try entries() == [blocker, "store.json"])
+        #expect(try entries() == [blocker, "store.json", "store.json.lock"])
         #expect(try auditLines().isEmpty)
     }
 }

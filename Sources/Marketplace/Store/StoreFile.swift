@@ -199,6 +199,8 @@ public struct JSONStoreFile: StoreBackend, Sendable {
 
     /// Writes a new store file (for `init`): refuses to replace an existing one.
     public func create(_ store: Store) throws(StoreError) {
+        let lock = try lock(timeout: 5)
+        defer { lock.unlock() }
         guard !exists else { throw .exists(path: path) }
         _ = try write(store, revision: store.revision, audit: AuditBatch(runID: "", at: 0, changes: []), mode: 0o644)
     }
