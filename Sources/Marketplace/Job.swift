@@ -178,6 +178,11 @@ public struct JobLifecycle: Sendable, Equatable {
     }
 }
 
+extension JobLifecycle {
+    /// Drops the decline's span (see `Job.detach`).
+    mutating func detach() { declined?.raw = nil }
+}
+
 /// What can be done to a job.
 public enum JobAction: String, Sendable, CaseIterable {
     case open, reply, decline, complete, reactivate, assign, unassign, note, tag, untag
@@ -240,8 +245,8 @@ public struct Job: Sendable {
     public let service: String
     public let title: Text
     public let details: Text
-    public let budget: Budget?
-    public let priorities: Priorities?
+    public internal(set) var budget: Budget?
+    public internal(set) var priorities: Priorities?
     /// Indices in `Store.members`, in the order they were assigned.
     public internal(set) var assignees: [Int]
     public internal(set) var tags: [String]

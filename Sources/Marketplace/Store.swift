@@ -51,15 +51,21 @@ public final class Store {
         messages: [Message] = [], contacts: [Contact] = [], orders: [Order] = [], outbox: [OutboxEntry] = [],
         stats: Stats = Stats()
     ) {
+        func detached<T>(_ items: [T], _ detach: (inout T) -> Void) -> [T] {
+            var items = items
+            for i in items.indices { detach(&items[i]) }
+            return items
+        }
         self.revision = revision
         self.agency = agency
-        self.members = members
-        self.merchants = merchants
-        self.jobs = jobs
-        self.messages = messages
-        self.contacts = contacts
-        self.orders = orders
-        self.outbox = outbox
+        self.agency.detach()
+        self.members = detached(members) { $0.detach() }
+        self.merchants = detached(merchants) { $0.detach() }
+        self.jobs = detached(jobs) { $0.detach() }
+        self.messages = detached(messages) { $0.detach() }
+        self.contacts = detached(contacts) { $0.detach() }
+        self.orders = detached(orders) { $0.detach() }
+        self.outbox = detached(outbox) { $0.detach() }
         self.stats = stats
         openJobCounts = Array(repeating: 0, count: members.count)
         rebuildIndexes()
@@ -568,6 +574,8 @@ public final class Store {
     @discardableResult
     public func add(merchant: Merchant) throws(DomainError) -> Int {
         guard merchantIndex[merchant.id] == nil else { throw .invalid("merchant \(merchant.id) already exists") }
+        var merchant = merchant
+        merchant.detach()
         merchants.append(merchant)
         merchantIndex[merchant.id] = merchants.count - 1
         undo.append(.appendedMerchant)
@@ -582,6 +590,8 @@ public final class Store {
         guard merchants.indices.contains(job.merchant), job.assignees.allSatisfy(members.indices.contains) else {
             throw .invalid("job \(job.id) refers to an unknown merchant or member")
         }
+        var job = job
+        job.detach()
         jobs.append(job)
         jobIndex[job.id] = jobs.count - 1
         if messagesByJob != nil { messagesByJob?.append([]) }
@@ -596,6 +606,8 @@ public final class Store {
     @discardableResult
     public func add(contact: Contact) throws(DomainError) -> Int {
         guard contactIndex[contact.id] == nil else { throw .invalid("contact \(contact.id) already exists") }
+        var contact = contact
+        contact.detach()
         contacts.append(contact)
         contactIndex[contact.id] = contacts.count - 1
         undo.append(.appendedContact)
@@ -606,6 +618,8 @@ public final class Store {
     @discardableResult
     public func add(order: Order) throws(DomainError) -> Int {
         guard orderIndex[order.id] == nil else { throw .invalid("order \(order.id) already exists") }
+        var order = order
+        order.detach()
         orders.append(order)
         orderIndex[order.id] = orders.count - 1
         undo.append(.appendedOrder)

@@ -38,7 +38,7 @@ struct RunCommand: ParsableCommand {
         let lock = try file.lock(timeout: storeOptions.lockTimeout)
         defer { lock.unlock() }
         let loaded = try file.load()
-        if !dryRun { file.reconcileAudit(storeRevision: loaded.version.revision) }
+        if !dryRun { file.recover(storeRevision: loaded.version.revision) }
         let store = loaded.store
         store.actor = "expiry"
         let expired = store.expireDueJobs(at: now)
@@ -79,7 +79,8 @@ struct RunReport {
         if dryRun, !changes.isEmpty {
             out += "plan:\n"
             for c in changes {
-                out += "  \(c.kind) \(c.object) \(c.field): \(c.old) → \(c.new)  [\(c.actor)]\n"
+                let subject = c.kind == c.object ? c.kind : "\(c.kind) \(c.object)"
+                out += "  \(subject) \(c.field): \(c.old) → \(c.new)  [\(c.actor)]\n"
             }
         }
         return out

@@ -58,6 +58,23 @@ import Testing
         #expect(String(decoding: try Self.decode(saved).encoded(), as: UTF8.self) == saved)
     }
 
+    @Test func objectsGivenToAnotherStoreAreWrittenFromTheirFields() throws {
+        let text = String(decoding: Store.sample(now: 1_795_770_000).encoded(), as: UTF8.self)
+        let loaded = try Self.decode(text)
+        let copy = Store(
+            agency: loaded.agency, members: loaded.members, merchants: loaded.merchants, jobs: loaded.jobs, messages: loaded.messages,
+            contacts: loaded.contacts, orders: loaded.orders, outbox: loaded.outbox, stats: loaded.stats)
+        #expect(String(decoding: copy.encoded(), as: UTF8.self) == text)
+        let other = Store(agency: loaded.agency, members: loaded.members, merchants: loaded.merchants)
+        try other.add(job: loaded.jobs[11])
+        try other.add(order: loaded.orders[6])
+        let reread = try Self.decode(String(decoding: other.encoded(), as: UTF8.self))
+        #expect(reread.jobs.map(\.id) == ["J-1012"])
+        #expect(reread.jobs[0].notes.map(\.text.string) == loaded.jobs[11].notes.map(\.text.string))
+        #expect(reread.jobs[0].budget == loaded.jobs[11].budget)
+        #expect(reread.orders.first?.extensionRequests == loaded.orders[6].extensionRequests)
+    }
+
     @Test func everyProblemIsReportedWithItsPath() throws {
         var text = String(decoding: Store.sample(now: 1_795_770_000).encoded(), as: UTF8.self)
         text = text.replacingOccurrences(of: "\"id\":\"J-1003\",\"source\":\"match\"", with: "\"id\":\"J-1003\",\"source\":\"email\"")
@@ -107,7 +124,7 @@ import Testing
         let store = Store.sample(now: 1_795_770_000)
         let body = String(repeating: "Could you also look at the collection filters? ", count: 6)
         for k in 0..<60_000 {
-            try? store.receiveMerchantMessage(job: k % 7, body: Text("\(k): \(body)"), at: 1_795_770_000 + Int64(k))
+            _ = try? store.receiveMerchantMessage(job: k % 7, body: Text("\(k): \(body)"), at: 1_795_770_000 + Int64(k))
         }
         return String(decoding: store.encoded(), as: UTF8.self)
     }()

@@ -124,7 +124,7 @@ struct BadStore: Sendable, CustomStringConvertible {
             expired: 1 job (J-1)
             plan:
               job J-1 status: "new" → "expired"  [expiry]
-              stats stats expired_by_service.seo: null → 1  [expiry]
+              stats expired_by_service.seo: null → 1  [expiry]
 
             """)
         #expect(try Data(contentsOf: URL(fileURLWithPath: storePath)) == Data(validStore.utf8))
@@ -136,6 +136,21 @@ struct BadStore: Sendable, CustomStringConvertible {
             .replacingOccurrences(of: "\"expired_by_service\":{}", with: "\"expired_by_service\":{\"seo\":1}")
         #expect(try String(contentsOfFile: storePath, encoding: .utf8) == expected)
         #expect(try String(contentsOfFile: storePath + ".audit.jsonl", encoding: .utf8).split(separator: "\n").count == 2)
+    }
+
+    @Test func aRunWithNothingToChangeStillClearsAKilledSavesLeftovers() throws {
+        try Data(validStore.utf8).write(to: URL(fileURLWithPath: storePath))
+        try Data("{\"half".utf8).write(to: scratch.url.appendingPathComponent(".store.json.tmp-4242"))
+        let torn = #"{"run":"x","revision":1,"at":"2026-11-21T09:00:00Z","actor":"expiry","kind":"job","object":"J-1","fi"#
+        try Data(torn.utf8).write(to: URL(fileURLWithPath: storePath + ".audit.jsonl"))
+        let dry = try jobrules.run(["run", "--now", "2026-11-21T09:00:00Z", "--dry-run"], in: scratch.url)
+        #expect(dry.status == 0)
+        #expect(try entries() == [".store.json.tmp-4242", "store.json", "store.json.audit.jsonl", "store.json.lock"])
+        let run = try jobrules.run(["run", "--now", "2026-11-21T09:00:00Z"], in: scratch.url)
+        #expect(run.stdout.hasSuffix("nothing to change (revision 0)\nexpired: none\n"))
+        #expect(try entries() == ["store.json", "store.json.audit.jsonl", "store.json.lock"])
+        #expect(try Data(contentsOf: URL(fileURLWithPath: storePath + ".audit.jsonl")).isEmpty)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: storePath)) == Data(validStore.utf8))
     }
 
     @Test func initWritesTheSampleAndNeverOverwrites() throws {

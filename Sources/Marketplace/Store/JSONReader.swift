@@ -277,28 +277,21 @@ struct JSONReader {
         var d = depth
         while true {
             // A value.
-            switch try kind() {
-            case .object:
+            let kind = try kind()
+            switch kind {
+            case .object, .array:
                 pos += 1
                 d += 1
                 guard d <= Self.maxDepth else { throw fail("nested deeper than \(Self.maxDepth) levels") }
-                if consume(UInt8(ascii: "}")) {
+                if consume(kind == .object ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
                     d -= 1
                     break
                 }
-                stack.append(true)
-                _ = try string()
-                try expect(UInt8(ascii: ":"), "':' after an object key")
-                continue
-            case .array:
-                pos += 1
-                d += 1
-                guard d <= Self.maxDepth else { throw fail("nested deeper than \(Self.maxDepth) levels") }
-                if consume(UInt8(ascii: "]")) {
-                    d -= 1
-                    break
+                stack.append(kind == .object)
+                if kind == .object {
+                    _ = try string()
+                    try expect(UInt8(ascii: ":"), "':' after an object key")
                 }
-                stack.append(false)
                 continue
             case .string: _ = try string()
             case .number: _ = try number()

@@ -137,6 +137,22 @@ struct JSONWriter {
         byte(UInt8(ascii: "]"))
     }
 
+    /// `[…]`: each element's bytes as read, or `encode` for those that have none.
+    mutating func list<T>(_ items: [T], raw: (T) -> SourceSpan?, _ encode: (inout JSONWriter, T) -> Void) {
+        byte(UInt8(ascii: "["))
+        for (i, item) in items.enumerated() {
+            if i > 0 { byte(UInt8(ascii: ",")) }
+            if let span = raw(item) { self.raw(span) } else { encode(&self, item) }
+        }
+        byte(UInt8(ascii: "]"))
+    }
+
+    /// The value's bytes as read, `encode` when it has none, or `null`.
+    mutating func object<T>(_ value: T?, raw: (T) -> SourceSpan?, _ encode: (inout JSONWriter, T) -> Void) {
+        guard let value else { return null() }
+        if let span = raw(value) { self.raw(span) } else { encode(&self, value) }
+    }
+
     mutating func extras(_ e: Extras) {
         for m in e.members {
             byte(UInt8(ascii: ","))

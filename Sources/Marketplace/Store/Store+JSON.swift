@@ -17,6 +17,7 @@ extension Store {
             throw .invalid(d.problems, more: d.moreProblems)
         }
         let store = Store(revision: draft.revision, agency: agency, stats: draft.stats)
+        store.agency = agency  // with its services' spans, which `init` drops: they are this store's
         store.source = source
         store.agencyRaw = draft.agencyRaw
         store.statsRaw = draft.statsRaw
@@ -95,13 +96,7 @@ extension Store {
         w.key("name")
         w.string(agency.name)
         w.nextKey("services")
-        w.raw("[")
-        for (i, s) in agency.services.enumerated() {
-            if i > 0 { w.raw(",") }
-            if let raw = s.raw {
-                w.raw(raw)
-                continue
-            }
+        w.list(agency.services, raw: \.raw) { w, s in
             w.raw("{")
             w.key("id")
             w.string(s.id)
@@ -113,7 +108,6 @@ extension Store {
             w.string(s.currency)
             w.raw("}")
         }
-        w.raw("]")
         w.nextKey("preferences")
         let p = agency.preferences
         w.raw("{")
@@ -207,38 +201,26 @@ extension Store {
         w.nextKey("details")
         w.text(j.details)
         w.nextKey("budget")
-        if let b = j.budget {
-            if let raw = b.raw {
-                w.raw(raw)
-            } else {
-                w.raw("{")
-                w.key("min")
-                if let v = b.min { w.number(v) } else { w.null() }
-                w.nextKey("max")
-                if let v = b.max { w.number(v) } else { w.null() }
-                w.nextKey("currency")
-                w.string(b.currency)
-                w.raw("}")
-            }
-        } else {
-            w.null()
+        w.object(j.budget, raw: \.raw) { w, b in
+            w.raw("{")
+            w.key("min")
+            if let v = b.min { w.number(v) } else { w.null() }
+            w.nextKey("max")
+            if let v = b.max { w.number(v) } else { w.null() }
+            w.nextKey("currency")
+            w.string(b.currency)
+            w.raw("}")
         }
         w.nextKey("priorities")
-        if let p = j.priorities {
-            if let raw = p.raw {
-                w.raw(raw)
-            } else {
-                w.raw("{")
-                w.key("time")
-                w.string(p.time?.rawValue)
-                w.nextKey("cost")
-                w.string(p.cost?.rawValue)
-                w.nextKey("quality")
-                w.string(p.quality?.rawValue)
-                w.raw("}")
-            }
-        } else {
-            w.null()
+        w.object(j.priorities, raw: \.raw) { w, p in
+            w.raw("{")
+            w.key("time")
+            w.string(p.time?.rawValue)
+            w.nextKey("cost")
+            w.string(p.cost?.rawValue)
+            w.nextKey("quality")
+            w.string(p.quality?.rawValue)
+            w.raw("}")
         }
         w.nextKey("status")
         w.string(j.status.rawValue)
@@ -253,13 +235,7 @@ extension Store {
         w.nextKey("tags")
         w.strings(j.tags)
         w.nextKey("notes")
-        w.raw("[")
-        for (i, n) in j.notes.enumerated() {
-            if i > 0 { w.raw(",") }
-            if let raw = n.raw {
-                w.raw(raw)
-                continue
-            }
+        w.list(j.notes, raw: \.raw) { w, n in
             w.raw("{")
             w.key("author")
             w.string(n.author)
@@ -269,23 +245,16 @@ extension Store {
             w.text(n.text)
             w.raw("}")
         }
-        w.raw("]")
         w.nextKey("declined")
-        if let d = j.declined {
-            if let raw = d.raw {
-                w.raw(raw)
-            } else {
-                w.raw("{")
-                w.key("by")
-                w.string(d.by.rawValue)
-                w.nextKey("at")
-                w.time(d.at)
-                w.nextKey("reason")
-                w.string(d.reason)
-                w.raw("}")
-            }
-        } else {
-            w.null()
+        w.object(j.declined, raw: \.raw) { w, d in
+            w.raw("{")
+            w.key("by")
+            w.string(d.by.rawValue)
+            w.nextKey("at")
+            w.time(d.at)
+            w.nextKey("reason")
+            w.string(d.reason)
+            w.raw("}")
         }
         w.nextKey("completed_at")
         w.time(j.completedAt)
@@ -347,28 +316,16 @@ extension Store {
         w.nextKey("completed_at")
         w.time(o.completedAt)
         w.nextKey("canceled")
-        if let c = o.canceled {
-            if let raw = c.raw {
-                w.raw(raw)
-            } else {
-                w.raw("{")
-                w.key("by")
-                w.string(c.by.rawValue)
-                w.nextKey("at")
-                w.time(c.at)
-                w.raw("}")
-            }
-        } else {
-            w.null()
+        w.object(o.canceled, raw: \.raw) { w, c in
+            w.raw("{")
+            w.key("by")
+            w.string(c.by.rawValue)
+            w.nextKey("at")
+            w.time(c.at)
+            w.raw("}")
         }
         w.nextKey("extension_requests")
-        w.raw("[")
-        for (i, x) in o.extensionRequests.enumerated() {
-            if i > 0 { w.raw(",") }
-            if let raw = x.raw {
-                w.raw(raw)
-                continue
-            }
+        w.list(o.extensionRequests, raw: \.raw) { w, x in
             w.raw("{")
             w.key("days")
             w.int(x.days)
@@ -382,15 +339,8 @@ extension Store {
             w.time(x.answeredAt)
             w.raw("}")
         }
-        w.raw("]")
         w.nextKey("updates")
-        w.raw("[")
-        for (i, u) in o.updates.enumerated() {
-            if i > 0 { w.raw(",") }
-            if let raw = u.raw {
-                w.raw(raw)
-                continue
-            }
+        w.list(o.updates, raw: \.raw) { w, u in
             w.raw("{")
             w.key("at")
             w.time(u.at)
@@ -398,7 +348,6 @@ extension Store {
             w.text(u.text)
             w.raw("}")
         }
-        w.raw("]")
         w.extras(o.extras)
         w.raw("}")
     }

@@ -335,6 +335,13 @@ public struct JSONStoreFile: StoreBackend, Sendable {
         w.raw("}\n")
     }
 
+    /// Clears what a killed save left: its temporary file, and its audit entries
+    /// if the rename never happened. Call under the lock, after loading.
+    public func recover(storeRevision: Int64) {
+        removeTemporaryFiles()
+        reconcileAudit(storeRevision: storeRevision)
+    }
+
     /// Drops audit entries of saves that never landed: trailing lines whose
     /// revision is above the store's (a crash between the audit append and the
     /// rename), and a torn last line. Call under the lock, after loading.
