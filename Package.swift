@@ -43,11 +43,18 @@ let package = Package(
             name: "Marketplace",
             swiftSettings: strictSwift
         ),
+        // The Lua API of the marketplace (SPEC §4), rules and their runner.
+        .target(
+            name: "RuleEngine",
+            dependencies: ["LuaHost", "Marketplace"],
+            swiftSettings: strictSwift
+        ),
         .executableTarget(
             name: "jobrules",
             dependencies: [
                 "LuaHost",
                 "Marketplace",
+                "RuleEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
@@ -55,7 +62,7 @@ let package = Package(
         // Micro-benchmarks and the leak probe (not shipped).
         .executableTarget(
             name: "jobrules-bench",
-            dependencies: ["LuaHost", "Marketplace"],
+            dependencies: ["LuaHost", "Marketplace", "RuleEngine"],
             swiftSettings: strictSwift
         ),
         .testTarget(
@@ -66,6 +73,11 @@ let package = Package(
         .testTarget(
             name: "MarketplaceTests",
             dependencies: ["Marketplace"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "RuleEngineTests",
+            dependencies: ["RuleEngine", "LuaHost", "Marketplace"],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -612,6 +612,30 @@ int jr_gethostglobal(lua_State *L, const char *name) {
     return type;
 }
 
+// MARK: - Helpers for host functions
+
+static int jr_list_next(lua_State *L) {
+    lua_Integer i = lua_tointeger(L, lua_upvalueindex(2)) + 1;
+    if (lua_rawgeti(L, lua_upvalueindex(1), i) == LUA_TNIL) return 1;
+    lua_pushinteger(L, i);
+    lua_replace(L, lua_upvalueindex(2));
+    return 1;
+}
+
+void jr_pushlistiterator(lua_State *L) {
+    lua_pushinteger(L, 0);
+    lua_pushcclosure(L, jr_list_next, 2);
+}
+
+int jr_where(lua_State *L, int level, char *source, size_t capacity, int *line) {
+    lua_Debug ar;
+    if (capacity == 0 || !lua_getstack(L, level, &ar) || !lua_getinfo(L, "Sl", &ar) || ar.currentline <= 0) return 0;
+    strncpy(source, ar.short_src, capacity - 1);
+    source[capacity - 1] = '\0';
+    *line = ar.currentline;
+    return 1;
+}
+
 // Tracks the running chain of coroutines so that a stop reaches them all.
 static int jr_push_active(lua_State *L, lua_State *co) {
     jr_host *h = jr_host_of(L);

@@ -190,7 +190,8 @@ public final class Store {
     /// A point to roll back to.
     public struct Savepoint: Sendable {
         let undoCount: Int
-        let changeCount: Int
+        /// How many changes were recorded when it was taken.
+        public let changeCount: Int
     }
 
     public func savepoint() -> Savepoint { Savepoint(undoCount: undo.count, changeCount: changes.count) }

@@ -1,21 +1,33 @@
 import ArgumentParser
 import Foundation
 import LuaHost
+import Marketplace
+import RuleEngine
 
-/// `jobrules exec SCRIPT.lua`: runs a script in the sandbox.
+/// `jobrules exec SCRIPT.lua`: a script with the whole API, on the store.
 struct ExecCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "exec",
-        abstract: "Run a Lua script in the sandbox.",
+        abstract: "Run a Lua script with the whole API on the store, and save what it changed.",
         discussion: """
-            The script runs with the sandboxed standard library (string, table, math, utf8, \
-            coroutine, os.time/clock/date/difftime) and print. Exit status: 0 when it ran, \
-            1 when it raised an error or hit a limit, 2 when it could not be started.
+            The script acts at top level (and may declare rules, which run after it, as `run` \
+            runs them). The store is locked while it runs and saved once at the end if anything \
+            changed; what was saved, or with --dry-run the plan, is reported on standard error so \
+            that standard output is the script's own.
+
+            Exit status: 0 when it ran (and was saved); 1 when the script raised an error or hit a \
+            limit (nothing of it is saved) or a rule it declared failed on some item (that item's \
+            changes were rolled back); 2 when it could not start: a bad store, an unreadable script.
             """
     )
 
     @Argument(help: ArgumentHelp("The Lua script to run.", valueName: "SCRIPT.lua"))
     var script: String
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Flag(help: "Print the plan on standard error; write nothing (store and audit log).")
+    var dryRun = false
 
     @OptionGroup var limitOptions: LimitOptions
 
@@ -26,19 +38,50 @@ struct ExecCommand: ParsableCommand {
         } catch {
             throw UsageError("cannot read '\(script)': \(Self.reason(error))")
         }
-        let lua: LuaState
+        let batch = try Batch(options: storeOptions, limits: try limitOptions.limits(), dryRun: dryRun)
+        defer { batch.release() }
+        let store = batch.store
+        let name = URL(fileURLWithPath: script).lastPathComponent
+        store.actor = "exec:" + name
+        let start = store.savepoint()
         do {
-            lua = try LuaState(limits: try limitOptions.limits())
-        } catch let error as LuaError {
-            throw UsageError(error.message)
-        }
-        defer { lua.close() }
-        do {
-            try lua.execute(bytes: Array(source), chunkName: "@" + script)
+            try batch.session.run(file: script, source: Array(source))
         } catch {
+            // The script is one unit: none of it is kept, expiry aside.
+            store.rollback(to: start)
+            fflush(nil)
             printError("jobrules: " + error.report)
             throw ExitStatus.failure
         }
+        var outcome = RunOutcome()
+        if !batch.session.rules.isEmpty {
+            let progress = ProgressLine()
+            outcome = batch.session.run(batch.session.rules, progress: progress.update)
+            progress.clear()
+        }
+        let revision = try batch.save()
+        fflush(nil)
+        let style = Terminal.errorStyle
+        var out = ""
+        if !outcome.rules.isEmpty {
+            var report = RunReport(batch: batch, outcome: outcome)
+            report.revisionAfter = revision
+            out += report.summary(style: style)
+        }
+        let changes = store.changes
+        if dryRun {
+            if !changes.isEmpty {
+                out += "jobrules: dry run, nothing written; the plan (\(changes.count) change\(changes.count == 1 ? "" : "s")):\n"
+                out += Plan(changes).text(style: style)
+            }
+        } else if revision != batch.revision {
+            out += "jobrules: \(batch.file.path): revision \(batch.revision) → \(revision), \(changes.count) change\(changes.count == 1 ? "" : "s") saved\n"
+        }
+        for failure in outcome.failures {
+            out += "jobrules: rule \(failure.rule) on \(failure.kind) \(failure.object): \(failure.error.report)\n"
+        }
+        if !out.isEmpty { FileHandle.standardError.write(Data(out.utf8)) }
+        if !outcome.failures.isEmpty { throw ExitStatus.failure }
     }
 
     static func reason(_ error: any Error) -> String {

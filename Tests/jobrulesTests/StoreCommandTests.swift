@@ -82,11 +82,14 @@ struct BadStore: Sendable, CustomStringConvertible {
 @Suite struct StoreCommandTests {
     let jobrules: Binary
     let scratch: Scratch
+    /// An empty rules directory: these runs apply expiry only.
+    let noRules: Scratch
     let now = "2026-11-21T09:00:00Z"
 
     init() throws {
         jobrules = try Binary("jobrules")
         scratch = try Scratch()
+        noRules = try Scratch()
     }
 
     var storePath: String { scratch.url.appendingPathComponent("store.json").path }
@@ -104,7 +107,7 @@ struct BadStore: Sendable, CustomStringConvertible {
     func aBadStoreIsRefusedAndLeftUntouched(_ bad: BadStore) throws {
         let bytes = bad.bytes()
         try Data(bytes).write(to: URL(fileURLWithPath: storePath))
-        let result = try jobrules.run(["run", "--now", now], in: scratch.url)
+        let result = try jobrules.run(["run", "--rules", noRules.url.path, "--now", now], in: scratch.url)
         #expect(result.status == 2)
         #expect(result.stderr.hasPrefix("jobrules: "))
         #expect(result.stderr.contains(bad.expected), "\(result.stderr)")
@@ -115,22 +118,25 @@ struct BadStore: Sendable, CustomStringConvertible {
 
     @Test func aValidStoreRunsAndExpiresFromTheGivenClock() throws {
         try Data(validStore.utf8).write(to: URL(fileURLWithPath: storePath))
-        let early = try jobrules.run(["run", "--now", "2026-11-23T07:59:59Z"], in: scratch.url)
+        let early = try jobrules.run(["run", "--rules", noRules.url.path, "--now", "2026-11-23T07:59:59Z"], in: scratch.url)
         #expect(early.status == 0)
         #expect(early.stdout == "store.json at 2026-11-23T07:59:59Z: nothing to change (revision 0)\nexpired: none\n")
-        let dry = try jobrules.run(["run", "--now", "2026-11-23T08:00:00Z", "--dry-run"], in: scratch.url)
+        let dry = try jobrules.run(["run", "--rules", noRules.url.path, "--now", "2026-11-23T08:00:00Z", "--dry-run"], in: scratch.url)
         #expect(dry.stdout == """
             store.json at 2026-11-23T08:00:00Z (dry run: nothing written)
             expired: 1 job (J-1)
-            plan:
-              job J-1 status: "new" → "expired"  [expiry]
-              stats expired_by_service.seo: null → 1  [expiry]
+
+            plan: 2 changes to 2 objects
+              ~ job J-1  (expiry)
+                  status: "new" → "expired"
+              ~ stats  (expiry)
+                  expired_by_service.seo: null → 1
 
             """)
         #expect(try Data(contentsOf: URL(fileURLWithPath: storePath)) == Data(validStore.utf8))
-        let run = try jobrules.run(["run", "--now", "2026-11-23T08:00:00Z"], in: scratch.url)
+        let run = try jobrules.run(["run", "--rules", noRules.url.path, "--now", "2026-11-23T08:00:00Z"], in: scratch.url)
         #expect(run.status == 0)
-        #expect(run.stdout == "store.json at 2026-11-23T08:00:00Z: revision 0 → 1\nexpired: 1 job (J-1)\n")
+        #expect(run.stdout == "store.json at 2026-11-23T08:00:00Z: revision 0 → 1, 2 changes saved\nexpired: 1 job (J-1)\n")
         let expected = validStore.replacingOccurrences(of: "\"revision\": 0,", with: "\"revision\": 1,")
             .replacingOccurrences(of: "\"status\":\"new\"", with: "\"status\":\"expired\"")
             .replacingOccurrences(of: "\"expired_by_service\":{}", with: "\"expired_by_service\":{\"seo\":1}")
@@ -143,10 +149,10 @@ struct BadStore: Sendable, CustomStringConvertible {
         try Data("{\"half".utf8).write(to: scratch.url.appendingPathComponent(".store.json.tmp-4242"))
         let torn = #"{"run":"x","revision":1,"at":"2026-11-21T09:00:00Z","actor":"expiry","kind":"job","object":"J-1","fi"#
         try Data(torn.utf8).write(to: URL(fileURLWithPath: storePath + ".audit.jsonl"))
-        let dry = try jobrules.run(["run", "--now", "2026-11-21T09:00:00Z", "--dry-run"], in: scratch.url)
+        let dry = try jobrules.run(["run", "--rules", noRules.url.path, "--now", "2026-11-21T09:00:00Z", "--dry-run"], in: scratch.url)
         #expect(dry.status == 0)
         #expect(try entries() == [".store.json.tmp-4242", "store.json", "store.json.audit.jsonl", "store.json.lock"])
-        let run = try jobrules.run(["run", "--now", "2026-11-21T09:00:00Z"], in: scratch.url)
+        let run = try jobrules.run(["run", "--rules", noRules.url.path, "--now", "2026-11-21T09:00:00Z"], in: scratch.url)
         #expect(run.stdout.hasSuffix("nothing to change (revision 0)\nexpired: none\n"))
         #expect(try entries() == ["store.json", "store.json.audit.jsonl", "store.json.lock"])
         #expect(try Data(contentsOf: URL(fileURLWithPath: storePath + ".audit.jsonl")).isEmpty)
@@ -172,10 +178,10 @@ struct BadStore: Sendable, CustomStringConvertible {
     }
 
     @Test func aBadClockIsAUsageError() throws {
-        let result = try jobrules.run(["run", "--now", "tomorrow"], in: scratch.url)
+        let result = try jobrules.run(["run", "--rules", noRules.url.path, "--now", "tomorrow"], in: scratch.url)
         #expect(result.status == 2)
         #expect(result.stderr.contains("--now: not an RFC 3339 time: 'tomorrow'"))
-        let missing = try jobrules.run(["run"], in: scratch.url)
+        let missing = try jobrules.run(["run", "--rules", noRules.url.path], in: scratch.url)
         #expect(missing.status == 2)
         #expect(missing.stderr == "jobrules: no store at 'store.json' (create one with `jobrules init --store store.json`)\n")
     }

@@ -9,9 +9,16 @@ import Testing
     /// Far enough ahead that every new or opened job expires: a run changes about a quarter of the jobs.
     let later = "2027-01-15T00:00:00Z"
 
+    /// An empty rules directory, for runs that apply expiry only.
+    let noRules: Scratch
+    /// The rules this repository ships.
+    let shippedRules = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("rules").path
+
     init() throws {
         jobrules = try Binary("jobrules")
         scratch = try Scratch()
+        noRules = try Scratch()
     }
 
     var storePath: String { scratch.url.appendingPathComponent("store.json").path }
@@ -64,7 +71,7 @@ import Testing
         try original.write(to: url)
         let clock = ContinuousClock()
         let t0 = clock.now
-        #expect(try jobrules.run(["run", "--store", storePath, "--now", later]).status == 0)
+        #expect(try jobrules.run(["run", "--rules", shippedRules, "--store", storePath, "--now", later]).status == 0)
         let elapsed = clock.now - t0
         let duration = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let saved = try Data(contentsOf: url)
@@ -76,7 +83,7 @@ import Testing
         for i in 0..<30 {
             try original.write(to: url)
             try? FileManager.default.removeItem(atPath: storePath + ".audit.jsonl")
-            let process = try start(["run", "--store", storePath, "--now", later])
+            let process = try start(["run", "--rules", shippedRules, "--store", storePath, "--now", later])
             // Anywhere from start-up to the end of the save; every other kill in the
             // last third, where the save happens.
             let from = i.isMultiple(of: 2) ? 0 : duration * 0.66
@@ -89,7 +96,7 @@ import Testing
             outcomes[state, default: 0] += 1
             #expect(state != "torn")
             // The next run recovers: it saves (or finds nothing to do), and cleans up.
-            let next = try jobrules.run(["run", "--store", storePath, "--now", later])
+            let next = try jobrules.run(["run", "--rules", shippedRules, "--store", storePath, "--now", later])
             #expect(next.status == 0, "\(next.stderr)")
             #expect(try Data(contentsOf: url) == saved)
             #expect(try entries() == ["store.json", "store.json.audit.jsonl", "store.json.lock"])
@@ -106,7 +113,7 @@ import Testing
         // 1024 blocks of 512 bytes: far below the store's size.
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "ulimit -f 1024 && exec \"$0\" \"$@\"", jobrules.url.path, "run", "--store", storePath, "--now", later]
+        process.arguments = ["-c", "ulimit -f 1024 && exec \"$0\" \"$@\"", jobrules.url.path, "run", "--rules", noRules.url.path, "--store", storePath, "--now", later]
         let err = Pipe()
         process.standardError = err
         process.standardOutput = FileHandle.nullDevice
@@ -124,7 +131,7 @@ import Testing
         try Store.sample(now: RFC3339.parse("2026-11-21T09:00:00Z") ?? 0).encoded().withUnsafeBytes { try Data($0).write(to: URL(fileURLWithPath: storePath)) }
         let file = JSONStoreFile(path: storePath)
         let lock = try file.lock(timeout: 1)
-        let waiting = try start(["run", "--store", storePath, "--now", "2026-11-21T12:00:00Z"])
+        let waiting = try start(["run", "--rules", noRules.url.path, "--store", storePath, "--now", "2026-11-21T12:00:00Z"])
         // While the run waits: another writer tags a job and saves.
         Thread.sleep(forTimeInterval: 0.3)
         #expect(waiting.isRunning)
@@ -149,7 +156,7 @@ import Testing
         let before = try Data(contentsOf: URL(fileURLWithPath: storePath))
         let lock = try JSONStoreFile(path: storePath).lock(timeout: 1)
         defer { lock.unlock() }
-        let result = try jobrules.run(["run", "--store", storePath, "--lock-timeout", "0.2"])
+        let result = try jobrules.run(["run", "--rules", noRules.url.path, "--store", storePath, "--lock-timeout", "0.2"])
         #expect(result.status == 2)
         #expect(result.stderr == "jobrules: '\(storePath)' is locked by another jobrules process (held by pid \(getpid())); gave up after 0.2 s\n")
         #expect(try Data(contentsOf: URL(fileURLWithPath: storePath)) == before)
@@ -158,8 +165,8 @@ import Testing
     @Test func twoWritersAtOnceLoseNothing() throws {
         try Store.sample(now: 1_795_253_400).encoded().withUnsafeBytes { try Data($0).write(to: URL(fileURLWithPath: storePath)) }
         // Two runs started together, with clocks that expire different sets of jobs.
-        let a = try start(["run", "--store", storePath, "--now", "2026-11-21T22:00:00Z"])
-        let b = try start(["run", "--store", storePath, "--now", "2026-11-22T20:00:00Z"])
+        let a = try start(["run", "--rules", noRules.url.path, "--store", storePath, "--now", "2026-11-21T22:00:00Z"])
+        let b = try start(["run", "--rules", noRules.url.path, "--store", storePath, "--now", "2026-11-22T20:00:00Z"])
         a.waitUntilExit()
         b.waitUntilExit()
         #expect(a.terminationStatus == 0)

@@ -175,4 +175,15 @@ int jr_gethostglobal(lua_State *L, const char *name);
 /// Replaces the table on top by a read-only proxy of it named `name`.
 void jr_readonly(lua_State *L, const char *name);
 
+// MARK: - Helpers for host functions (none of them raises)
+
+/// Pops the table on top and pushes an iterator function over its sequence
+/// `t[1], t[2], …` (for `for x in list_iterator do`); it stops at the first nil.
+void jr_pushlistiterator(lua_State *L);
+
+/// The source (`short_src`) and current line of the Lua function `level`
+/// levels up the call stack (1: the caller of the running host function).
+/// Returns 0 when there is no such function or it has no line.
+int jr_where(lua_State *L, int level, char *source, size_t capacity, int *line);
+
 #endif

@@ -1,0 +1,194 @@
+import LuaHost
+import Marketplace
+
+/// A filter table (`{status = {"new", "opened"}, service = "seo"}`) compiled
+/// once into Swift: each field is "any of" its values, fields combine with "and".
+struct JobFilter {
+    static let fields = ["assignee", "id", "merchant", "service", "source", "status", "tag", "unassigned"]
+
+    var ids: Set<String>?
+    var statuses: Set<JobStatus>?
+    var sources: Set<JobSource>?
+    var services: Set<String>?
+    var merchants: Set<Int>?
+    var assignees: Set<Int>?
+    var unassigned: Bool?
+    var tags: Set<String>?
+
+    func matches(_ job: Job) -> Bool {
+        if let statuses, !statuses.contains(job.status) { return false }
+        if let services, !services.contains(job.service) { return false }
+        if let unassigned, job.assignees.isEmpty != unassigned { return false }
+        if let sources, !sources.contains(job.source) { return false }
+        if let ids, !ids.contains(job.id) { return false }
+        if let merchants, !merchants.contains(job.merchant) { return false }
+        if let assignees, !job.assignees.contains(where: assignees.contains) { return false }
+        if let tags, !job.tags.contains(where: tags.contains) { return false }
+        return true
+    }
+}
+
+struct OrderFilter {
+    static let fields = ["buyer", "id", "late", "service", "status", "view"]
+    static let views = ["active", "pending", "delivered", "completed", "canceled"]
+
+    var ids: Set<String>?
+    var statuses: Set<OrderStatus>?
+    var services: Set<String>?
+    var buyers: Set<String>?
+    var late: Bool?
+    var views: Set<String>?
+
+    func matches(_ order: Order, now: UnixTime) -> Bool {
+        if let statuses, !statuses.contains(order.status) { return false }
+        if let services, !services.contains(order.service) { return false }
+        if let late, order.isLate(at: now) != late { return false }
+        if let ids, !ids.contains(order.id) { return false }
+        if let buyers, !buyers.contains(order.buyer) { return false }
+        if let views, !order.views.contains(where: views.contains) { return false }
+        return true
+    }
+}
+
+/// What a filter table selects.
+enum Filter {
+    case jobs(JobFilter)
+    case orders(OrderFilter)
+}
+
+extension Session {
+    /// Compiles the filter table at `n` for `collection` (nil or absent: everything).
+    func jobFilter(_ call: LuaCall, _ n: Int32) throws(LuaCallError) -> JobFilter {
+        var filter = JobFilter()
+        guard !call.isNoneOrNil(n) else { return filter }
+        let keys = try filterKeys(call, n, collection: "jobs", known: JobFilter.fields)
+        for key in keys {
+            call.rawField(n, key)
+            defer { call.pop() }
+            let what = "filter field '\(key)'"
+            switch key {
+            case "id": filter.ids = Set(try strings(call, what))
+            case "service": filter.services = Set(try strings(call, what))
+            case "status":
+                filter.statuses = Set(try strings(call, what).map { (s) throws(LuaCallError) -> JobStatus in
+                    guard let status = JobStatus(rawValue: s) else {
+                        throw .message("\(what): unknown job status \"\(s)\" (known: \(JobStatus.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    }
+                    return status
+                })
+            case "source":
+                filter.sources = Set(try strings(call, what).map { (s) throws(LuaCallError) -> JobSource in
+                    guard let source = JobSource(rawValue: s) else {
+                        throw .message("\(what): unknown job source \"\(s)\" (known: \(JobSource.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    }
+                    return source
+                })
+            case "merchant":
+                var merchants = Set<Int>()
+                try each(call, what) { (k) throws(LuaCallError) in
+                    if let type = types.merchant, let h = call.optionalObject(k, type) {
+                        merchants.insert(try merchant(h))
+                    } else if let id = call.stringValue(k) {
+                        if let m = store.merchant(id) { merchants.insert(m) }
+                    } else {
+                        throw .message("\(what): expected a merchant or a merchant id, got \(call.describeType(k))")
+                    }
+                }
+                filter.merchants = merchants
+            case "assignee":
+                var members = Set<Int>()
+                try each(call, what) { (k) throws(LuaCallError) in
+                    if let type = types.member, let h = call.optionalObject(k, type) {
+                        members.insert(try member(h))
+                    } else if let id = call.stringValue(k) {
+                        if let m = store.member(id) { members.insert(m) }
+                    } else {
+                        throw .message("\(what): expected a member or a member id, got \(call.describeType(k))")
+                    }
+                }
+                filter.assignees = members
+            case "unassigned": filter.unassigned = try boolean(call, what)
+            case "tag": filter.tags = Set(try strings(call, what))
+            default: break
+            }
+        }
+        return filter
+    }
+
+    func orderFilter(_ call: LuaCall, _ n: Int32) throws(LuaCallError) -> OrderFilter {
+        var filter = OrderFilter()
+        guard !call.isNoneOrNil(n) else { return filter }
+        let keys = try filterKeys(call, n, collection: "orders", known: OrderFilter.fields)
+        for key in keys {
+            call.rawField(n, key)
+            defer { call.pop() }
+            let what = "filter field '\(key)'"
+            switch key {
+            case "id": filter.ids = Set(try strings(call, what))
+            case "service": filter.services = Set(try strings(call, what))
+            case "buyer": filter.buyers = Set(try strings(call, what))
+            case "status":
+                filter.statuses = Set(try strings(call, what).map { (s) throws(LuaCallError) -> OrderStatus in
+                    guard let status = OrderStatus(rawValue: s) else {
+                        throw .message("\(what): unknown order status \"\(s)\" (known: \(OrderStatus.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    }
+                    return status
+                })
+            case "view":
+                let views = try strings(call, what)
+                for v in views where !OrderFilter.views.contains(v) {
+                    throw .message("\(what): unknown view \"\(v)\" (known: \(OrderFilter.views.joined(separator: ", ")))")
+                }
+                filter.views = Set(views)
+            case "late": filter.late = try boolean(call, what)
+            default: break
+            }
+        }
+        return filter
+    }
+
+    /// The filter's keys, all known, in a stable order.
+    private func filterKeys(_ call: LuaCall, _ n: Int32, collection: String, known: [String]) throws(LuaCallError) -> [String] {
+        guard call.type(n) == .table else {
+            throw .message("a \(collection) filter must be a table like {status = \"new\"}, not a \(call.describeType(n))")
+        }
+        let (keys, others) = call.stringKeys(n)
+        if others || call.rawLength(n) > 0 { throw .message("a \(collection) filter has only named fields (known: \(known.joined(separator: ", ")))") }
+        for key in keys where !known.contains(key) {
+            throw .message("unknown filter field '\(key)' for \(collection) (known: \(known.joined(separator: ", ")))")
+        }
+        return keys.sorted()
+    }
+
+    /// Calls `body` with the stack index of each value: the value on top, or each item when it is a list.
+    private func each(_ call: LuaCall, _ what: String, _ body: (Int32) throws(LuaCallError) -> Void) throws(LuaCallError) {
+        guard call.type(-1) == .table else {
+            return try body(call.absolute(-1))
+        }
+        let list = call.absolute(-1)
+        let count = call.rawLength(list)
+        let (keys, others) = call.stringKeys(list)
+        guard keys.isEmpty, !others else { throw .message("\(what): a list of values must be a sequence {a, b, …}") }
+        for k in 0..<count {
+            call.rawIndex(list, k + 1)
+            defer { call.pop() }
+            try body(call.absolute(-1))
+        }
+    }
+
+    private func strings(_ call: LuaCall, _ what: String) throws(LuaCallError) -> [String] {
+        var result: [String] = []
+        try each(call, what) { (k) throws(LuaCallError) in
+            guard let s = call.stringValue(k) else {
+                throw .message("\(what): expected a string or a list of strings, got \(call.describeType(k))")
+            }
+            result.append(s)
+        }
+        return result
+    }
+
+    private func boolean(_ call: LuaCall, _ what: String) throws(LuaCallError) -> Bool {
+        guard call.type(-1) == .boolean else { throw .message("\(what): expected true or false, got \(call.describeType(-1))") }
+        return call.truth(-1)
+    }
+}

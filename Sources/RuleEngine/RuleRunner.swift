@@ -1,0 +1,120 @@
+import LuaHost
+import Marketplace
+
+/// What one rule did in a run.
+public struct RuleStats: Sendable {
+    public let name: String
+    public let collection: Rule.Collection
+    public let position: LuaPosition?
+    /// Items its `where` selected.
+    public var matched = 0
+    /// Items whose `run` changed something (and kept it).
+    public var changed = 0
+    /// Items whose `where` or `run` failed (their changes rolled back).
+    public var errors = 0
+    public var duration: Duration = .zero
+}
+
+/// A rule that failed on one item; that item's changes were rolled back.
+public struct RuleFailure: Sendable {
+    public let rule: String
+    /// The kind and id of the item (`job`, `J-1001`).
+    public let kind: String
+    public let object: String
+    public let error: LuaError
+}
+
+/// What running the rules did.
+public struct RunOutcome: Sendable {
+    public var rules: [RuleStats] = []
+    public var failures: [RuleFailure] = []
+    /// A failure stopped the run (`--fail-fast`).
+    public var stopped = false
+
+    public init() {}
+}
+
+/// How far a run is, for a progress line.
+public struct RunProgress: Sendable {
+    public let rule: String
+    public let ruleNumber: Int
+    public let rules: Int
+    public let done: Int
+    public let total: Int
+}
+
+extension Session {
+    /// The declared rules named in `names`, in declaration order; throws the unknown names.
+    public func rules(named names: [String]) throws(RuleProblem) -> [Rule] {
+        let unknown = names.filter { name in !rules.contains { $0.name == name } }
+        guard unknown.isEmpty else {
+            let known = rules.map(\.name).joined(separator: ", ")
+            throw RuleProblem(
+                position: nil,
+                message: "no rule named \(unknown.map { "'\($0)'" }.joined(separator: ", ")) (declared: \(known.isEmpty ? "none" : known))")
+        }
+        return rules.filter { names.contains($0.name) }
+    }
+
+    /// Runs `rules` in order, each over its collection in store order, in one
+    /// pass. Each rule × item runs in a savepoint: an error rolls back that
+    /// item's changes and the run goes on (or stops, with `failFast`).
+    public func run(
+        _ rules: [Rule], failFast: Bool = false, progress: ((RunProgress) -> Void)? = nil
+    ) -> RunOutcome {
+        var outcome = RunOutcome()
+        let clock = ContinuousClock()
+        for (number, rule) in rules.enumerated() {
+            store.actor = "rule:" + rule.name
+            var stats = RuleStats(name: rule.name, collection: rule.collection, position: rule.position)
+            let started = clock.now
+            let total = rule.collection == .jobs ? store.jobs.count : store.orders.count
+            for i in 0..<total {
+                if let progress, i & 1023 == 0 {
+                    progress(RunProgress(rule: rule.name, ruleNumber: number + 1, rules: rules.count, done: i, total: total))
+                }
+                if case .filter(let filter) = rule.selector {
+                    switch filter {
+                    case .jobs(let f): if !f.matches(store.jobs[i]) { continue }
+                    case .orders(let f): if !f.matches(store.orders[i], now: now) { continue }
+                    }
+                }
+                let savepoint = store.savepoint()
+                do {
+                    if case .function(let predicate) = rule.selector {
+                        let selected = try lua.call(predicate, arguments: { call in push(rule.collection, i, call) }) {
+                            $0.truth(-1)
+                        }
+                        if !selected { continue }
+                    }
+                    stats.matched += 1
+                    try lua.call(rule.run, arguments: { call in push(rule.collection, i, call) }) { _ in () }
+                    if store.changes.count > savepoint.changeCount { stats.changed += 1 }
+                } catch {
+                    store.rollback(to: savepoint)
+                    stats.errors += 1
+                    let id = rule.collection == .jobs ? store.jobs[i].id : store.orders[i].id
+                    outcome.failures.append(
+                        RuleFailure(rule: rule.name, kind: rule.collection == .jobs ? "job" : "order", object: id, error: error))
+                    if failFast {
+                        outcome.stopped = true
+                        break
+                    }
+                }
+            }
+            stats.duration = clock.now - started
+            outcome.rules.append(stats)
+            if outcome.stopped { break }
+        }
+        progress?(RunProgress(rule: "", ruleNumber: rules.count, rules: rules.count, done: 0, total: 0))
+        return outcome
+    }
+
+    private func push(_ collection: Rule.Collection, _ i: Int, _ call: LuaCall) -> Int32 {
+        switch collection {
+        case .jobs: push(job: i, call)
+        case .orders: push(order: i, call)
+        }
+        return 1
+    }
+}

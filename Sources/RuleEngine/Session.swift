@@ -1,0 +1,168 @@
+import LuaHost
+import Marketplace
+
+/// A store object as Lua holds it: its index in the store's collection and the
+/// generation of the store it came from (a reloaded store is a new generation,
+/// and objects from the old one refuse to be used instead of pointing at the
+/// wrong record).
+public struct Handle: Hashable, Sendable {
+    let index: Int32
+    let generation: UInt32
+}
+
+/// A Lua VM with the marketplace API (SPEC §4) bound to one store and one clock.
+///
+/// Every change a script makes goes through the `Store`'s actions, so the
+/// domain's transitions hold and each change is recorded with `store.actor`.
+/// Rules declared by the chunks it runs are collected in `rules`.
+public final class Session {
+    public let lua: LuaState
+    public private(set) var store: Store
+    /// The clock of the run: `now` in Lua, and the time of every action.
+    public private(set) var now: UnixTime
+    var generation: UInt32 = 1
+    let types = ObjectTypes()
+    /// Rules declared so far, in declaration order.
+    public internal(set) var rules: [Rule] = []
+    /// When set, `rule{…}` records what is wrong with a declaration here and
+    /// returns, so that every problem of a file is found (`jobrules check`);
+    /// otherwise a bad declaration is an error.
+    public var collectsProblems = false
+    public internal(set) var problems: [RuleProblem] = []
+    /// Functions used as the values of object fields (`agency.offers`).
+    var functionFields: [String: LuaReference] = [:]
+
+    public init(store: Store, now: UnixTime, limits: LuaLimits = .default,
+                output: @escaping (UnsafeRawBufferPointer) -> Void = LuaState.standardOutput) throws(LuaError) {
+        lua = try LuaState(limits: limits, output: output)
+        self.store = store
+        self.now = now
+        try installAPI()
+    }
+
+    /// Closes the VM (the session can't run code afterwards).
+    public func close() {
+        for rule in rules { rule.release(in: lua) }
+        rules.removeAll()
+        lua.close()
+    }
+
+    /// Binds the session to another store (a reload): objects from the old one stop working.
+    public func replace(store: Store, now: UnixTime) throws(LuaError) {
+        self.store = store
+        self.now = now
+        generation &+= 1
+        try lua.setGlobal("now", .integer(now))
+    }
+
+    // MARK: Running chunks
+
+    /// Compiles and runs a file's text as `@path` (errors say `path:LINE:`).
+    @discardableResult
+    public func run(file path: String, source: [UInt8]) throws(LuaError) -> [LuaValue] {
+        currentFile = path
+        defer { currentFile = nil }
+        return try lua.execute(bytes: source, chunkName: "@" + path)
+    }
+
+    /// The file whose top level is running (declarations are attributed to it).
+    var currentFile: String?
+
+    // MARK: Handles
+
+    func handle(_ index: Int) -> Handle { Handle(index: Int32(truncatingIfNeeded: index), generation: generation) }
+
+    func resolve(_ h: Handle, count: Int, kind: String) throws(LuaCallError) -> Int {
+        guard h.generation == generation, Int(h.index) < count else {
+            throw .message("this \(kind) object belongs to a store that was reloaded or rolled back: get it again")
+        }
+        return Int(h.index)
+    }
+
+    func job(_ h: Handle) throws(LuaCallError) -> Int { try resolve(h, count: store.jobs.count, kind: "job") }
+    func member(_ h: Handle) throws(LuaCallError) -> Int { try resolve(h, count: store.members.count, kind: "member") }
+    func merchant(_ h: Handle) throws(LuaCallError) -> Int { try resolve(h, count: store.merchants.count, kind: "merchant") }
+    func order(_ h: Handle) throws(LuaCallError) -> Int { try resolve(h, count: store.orders.count, kind: "order") }
+    func message(_ h: Handle) throws(LuaCallError) -> Int { try resolve(h, count: store.messages.count, kind: "message") }
+    func contact(_ h: Handle) throws(LuaCallError) -> Int { try resolve(h, count: store.contacts.count, kind: "contact") }
+    func outboxEntry(_ h: Handle) throws(LuaCallError) -> Int { try resolve(h, count: store.outbox.count, kind: "outbox entry") }
+
+    // MARK: Pushing objects
+
+    func push(job i: Int, _ call: LuaCall) { types.job.map { call.push(handle(i), as: $0) } }
+    func push(member i: Int, _ call: LuaCall) { types.member.map { call.push(handle(i), as: $0) } }
+    func push(merchant i: Int, _ call: LuaCall) { types.merchant.map { call.push(handle(i), as: $0) } }
+    func push(order i: Int, _ call: LuaCall) { types.order.map { call.push(handle(i), as: $0) } }
+    func push(message i: Int, _ call: LuaCall) { types.message.map { call.push(handle(i), as: $0) } }
+    func push(contact i: Int, _ call: LuaCall) { types.contact.map { call.push(handle(i), as: $0) } }
+    func push(outbox i: Int, _ call: LuaCall) { types.outbox.map { call.push(handle(i), as: $0) } }
+
+    /// Pushes a sequence of objects.
+    func push(list indices: some Collection<Int>, _ call: LuaCall, _ pushOne: (Int, LuaCall) -> Void) {
+        call.newTable(array: indices.count)
+        var n = 1
+        for i in indices {
+            pushOne(i, call)
+            call.setIndex(n)
+            n += 1
+        }
+    }
+
+    // MARK: Arguments
+
+    /// A member argument: a member object or a member id.
+    func memberArgument(_ call: LuaCall, _ n: Int32) throws(LuaCallError) -> Int {
+        if let type = types.member, let h = call.optionalObject(n, type) { return try member(h) }
+        if let id = call.stringValue(n) {
+            guard let m = store.member(id) else { throw .argument(n, "no member '\(id)'") }
+            return m
+        }
+        throw .type(n, expected: "member or member id")
+    }
+
+    /// A text argument (a string, valid UTF-8), at most `limit` bytes.
+    func textArgument(_ call: LuaCall, _ n: Int32, what: String, limit: Int = 1 << 20) throws(LuaCallError) -> String {
+        guard call.type(n) == .string else { throw .type(n, expected: "string") }
+        let text = try call.string(n)
+        guard text.utf8.count <= limit else { throw .argument(n, "\(what) longer than \(limit) bytes") }
+        return text
+    }
+}
+
+/// The registered host object types of a session (set once while installing the API).
+final class ObjectTypes {
+    var job: LuaObjectClass<Handle>?
+    var member: LuaObjectClass<Handle>?
+    var merchant: LuaObjectClass<Handle>?
+    var order: LuaObjectClass<Handle>?
+    var message: LuaObjectClass<Handle>?
+    var contact: LuaObjectClass<Handle>?
+    var outbox: LuaObjectClass<Handle>?
+    var agency: LuaObjectClass<Handle>?
+}
+
+extension DomainError {
+    var luaError: LuaCallError { .message(description) }
+}
+
+extension LuaCall {
+    /// Pushes a time (integer Unix seconds) or nil.
+    func push(time: UnixTime?) {
+        if let time { push(time) } else { pushNil() }
+    }
+
+    /// Pushes a number as an integer when it has an integer value.
+    func push(amount: Double?) {
+        guard let amount else { return pushNil() }
+        if let i = Int64(exactly: amount) { push(i) } else { push(amount) }
+    }
+
+    /// Pushes an array of strings.
+    func push(strings: [String]) {
+        newTable(array: strings.count)
+        for (k, s) in strings.enumerated() {
+            push(s)
+            setIndex(k + 1)
+        }
+    }
+}

@@ -1,0 +1,32 @@
+-- Assign jobs by service type (SPEC §5.2).
+--
+-- Each unassigned open job goes to the active member offering its service who
+-- has the fewest open jobs; ties go to the smaller member id (ids compare as
+-- strings, byte by byte). Counts include the assignments made earlier in the
+-- same run. A job whose service nobody offers stays unassigned.
+
+--- The member to give a `service` job to, or nil.
+local function pick(service)
+  local best
+  for _, member in ipairs(members.for_service(service)) do
+    if best == nil
+      or member.open_jobs < best.open_jobs
+      or (member.open_jobs == best.open_jobs and member.id < best.id) then
+      best = member
+    end
+  end
+  return best
+end
+
+rule {
+  name = "assign-by-service",
+  description = "Give each unassigned open job to the active member of its service with the fewest open jobs",
+  on = "jobs",
+  where = { unassigned = true, status = { "new", "opened", "responded", "awaiting_response", "inactive" } },
+  run = function(job)
+    local member = pick(job.service)
+    if member then
+      job:assign(member)
+    end
+  end,
+}
