@@ -77,7 +77,7 @@ final class Batch {
             do {
                 try session.run(file: file.path, source: file.source)
             } catch {
-                problems.append(error.report)
+                problems.append(error.message)
             }
         }
         return problems

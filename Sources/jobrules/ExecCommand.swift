@@ -59,6 +59,7 @@ struct ExecCommand: ParsableCommand {
             outcome = batch.session.run(batch.session.rules, progress: progress.update)
             progress.clear()
         }
+        let changes = store.changes
         let revision = try batch.save()
         fflush(nil)
         let style = Terminal.errorStyle
@@ -68,7 +69,6 @@ struct ExecCommand: ParsableCommand {
             report.revisionAfter = revision
             out += report.summary(style: style)
         }
-        let changes = store.changes
         if dryRun {
             if !changes.isEmpty {
                 out += "jobrules: dry run, nothing written; the plan (\(changes.count) change\(changes.count == 1 ? "" : "s")):\n"

@@ -1,0 +1,278 @@
+import Foundation
+import Marketplace
+import Testing
+
+/// `run`, `exec` and `check` end to end: the built binary on fixture stores.
+@Suite struct RunCommandTests {
+    let jobrules: Binary
+    let scratch: Scratch
+    let now = "2026-11-21T09:30:00Z"
+    let shippedRules = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("rules").path
+
+    init() throws {
+        jobrules = try Binary("jobrules")
+        scratch = try Scratch()
+        let made = try jobrules.run(["init", "--now", now], in: scratch.url)
+        try #require(made.status == 0)
+    }
+
+    var storePath: String { scratch.url.appendingPathComponent("store.json").path }
+    var auditPath: String { storePath + ".audit.jsonl" }
+
+    func store() throws -> Store { try JSONStoreFile(path: storePath).load().store }
+    func bytes() throws -> Data { try Data(contentsOf: URL(fileURLWithPath: storePath)) }
+    func job(_ store: Store, _ id: String) throws -> Job { store.jobs[try #require(store.job(id))] }
+
+    func run(_ arguments: [String]) throws -> Binary.Result {
+        try jobrules.run(arguments + ["--now", now], in: scratch.url)
+    }
+
+    @Test func theShippedRulesRunOnTheSampleAndASecondRunChangesNothing() throws {
+        let result = try run(["run", "--rules", shippedRules])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr == "")
+        let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        #expect(lines[0] == "store.json at 2026-11-21T09:30:00Z: revision 0 → 1, 46 changes saved")
+        #expect(lines[1] == "expired: 2 jobs (J-1006, J-1011)")
+        #expect(lines[3] == "rule                    on       matched  changed  errors      time")
+        #expect(lines[4].hasPrefix("decline-mismatched      jobs          12        6       0"))
+        #expect(lines[5].hasPrefix("assign-by-service       jobs           5        5       0"))
+        #expect(lines[6].hasPrefix("escalate-near-expiry    jobs           3        3       0"))
+        #expect(lines[7].hasPrefix("notify-due-soon         orders         3        1       0"))
+        #expect(lines[8].hasPrefix("request-extension-late  orders         1        1       0"))
+        #expect(!result.stdout.contains("\u{1B}"), "no colour when stdout is not a terminal")
+
+        let store = try store()
+        #expect(store.revision == 1)
+        #expect(try job(store, "J-1004").status == .declined)
+        #expect(try job(store, "J-1004").declined?.reason == "the agency does not offer the service \"photography\"")
+        #expect(try job(store, "J-1001").assignees.map { store.members[$0].id } == ["m1"])
+        #expect(try job(store, "J-1002").tags == ["rush", "escalated"])
+        #expect(store.orders[try #require(store.order("O-3"))].pendingExtension?.days == 3)
+        #expect(store.stats.declinesByService["photography"] == 1)
+        // The audit log names the rule of every change.
+        let audit = try String(contentsOfFile: auditPath, encoding: .utf8).split(separator: "\n")
+        #expect(audit.count == 46)
+        #expect(audit.contains { $0.contains("\"actor\":\"rule:assign-by-service\"") && $0.contains("\"object\":\"J-1001\"") })
+        #expect(audit.contains { $0.contains("\"actor\":\"expiry\"") })
+
+        let again = try run(["run", "--rules", shippedRules])
+        #expect(again.status == 0)
+        #expect(again.stdout.hasPrefix("store.json at 2026-11-21T09:30:00Z: nothing to change (revision 1)\n"))
+        #expect(try self.store().revision == 1)
+    }
+
+    @Test func aDryRunPrintsThePlanAndWritesNothing() throws {
+        let before = try bytes()
+        let result = try run(["run", "--rules", shippedRules, "--dry-run"])
+        #expect(result.status == 0)
+        #expect(result.stdout.hasPrefix("store.json at 2026-11-21T09:30:00Z (dry run: nothing written)\n"))
+        #expect(result.stdout.contains("\nplan: 46 changes to 28 objects\n"))
+        #expect(result.stdout.contains("""
+              ~ job J-1004  (rule:decline-mismatched)
+                  status:   "new" → "declined"
+                  declined: +
+                      by      "agency"
+                      at      "2026-11-21T09:30:00Z"
+                      reason  "the agency does not offer the service \\"photography\\""
+
+            """))
+        #expect(result.stdout.contains("""
+              ~ job J-1001  (rule:assign-by-service)
+                  assignees: [] → ["m1"]
+              + outbox e2  (rule:assign-by-service)
+                  to       "ana@northwind.example"
+                  subject  "Assigned to you: J-1001 Refresh product pages for the winter collection"
+                  job      "J-1001"
+
+            """))
+        #expect(try bytes() == before)
+        #expect(!FileManager.default.fileExists(atPath: auditPath))
+    }
+
+    @Test func jsonReportFollowsTheSchema() throws {
+        let result = try run(["run", "--rules", shippedRules, "--dry-run", "--json"])
+        #expect(result.status == 0)
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect(report["store"] as? String == "store.json")
+        #expect(report["now"] as? String == now)
+        #expect(report["dry_run"] as? Bool == true)
+        #expect(report["saved"] as? Bool == false)
+        #expect(report["revision_before"] as? Int == 0)
+        #expect(report["expired"] as? [String] == ["J-1006", "J-1011"])
+        #expect(report["change_count"] as? Int == 46)
+        let rules = try #require(report["rules"] as? [[String: Any]])
+        #expect(rules.map { $0["name"] as? String } == [
+            "decline-mismatched", "assign-by-service", "escalate-near-expiry", "notify-due-soon", "request-extension-late",
+        ])
+        #expect(rules[0]["file"] as? String == shippedRules + "/01-decline-mismatched.lua")
+        #expect(rules[0]["line"] as? Int == 39)
+        #expect(rules[0]["matched"] as? Int == 12)
+        #expect(rules[0]["seconds"] is Double)
+        #expect((report["errors"] as? [Any])?.isEmpty == true)
+        let plan = try #require(report["plan"] as? [[String: Any]])
+        #expect(plan.count == 28)
+        let j1004 = try #require(plan.first { $0["object"] as? String == "J-1004" })
+        let changes = try #require(j1004["changes"] as? [[String: Any]])
+        #expect(changes.first?["field"] as? String == "status")
+        #expect(changes.first?["old"] as? String == "new")
+        #expect(changes.first?["new"] as? String == "declined")
+        #expect(changes.first?["actor"] as? String == "rule:decline-mismatched")
+    }
+
+    func writeRules(_ files: [String: String]) throws -> String {
+        let dir = scratch.url.appendingPathComponent("my-rules")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        for (name, text) in files { try text.write(to: dir.appendingPathComponent(name), atomically: true, encoding: .utf8) }
+        // Relative to the working directory, as a user gives it: Lua shortens long chunk names.
+        return "my-rules"
+    }
+
+    static let failingRules = [
+        "10-tag.lua": """
+            rule {
+              name = "tag-new",
+              on = "jobs",
+              where = {status = "new"},
+              run = function(job)
+                job:tag("seen")
+                if job.id == "J-1003" then
+                  local missing = nil
+                  return missing.field
+                end
+              end,
+            }
+            """,
+        "20-note.lua": """
+            rule{name = "note-opened", on = "jobs", where = {status = "opened"}, run = function(job) job:note("checked") end}
+            """,
+    ]
+
+    @Test func aFailingItemIsRolledBackTheRestIsSavedAndTheRunExitsOne() throws {
+        let rules = try writeRules(Self.failingRules)
+        let result = try run(["run", "--rules", rules])
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("\n1 error (those items' changes were rolled back)\n"))
+        #expect(result.stdout.contains("""
+              rule tag-new on job J-1003:
+                my-rules/10-tag.lua:9: attempt to index a nil value (local 'missing')
+                stack traceback:
+            """.replacingOccurrences(of: "my-rules", with: rules)))
+        #expect(result.stdout.contains("\(rules)/10-tag.lua:9: in function <\(rules)/10-tag.lua:5>"))
+        let store = try store()
+        #expect(store.revision == 1)
+        #expect(try job(store, "J-1003").tags == [])
+        #expect(try job(store, "J-1001").tags == ["seen"])
+        #expect(try job(store, "J-1008").notes.map(\.text.string) == ["checked"])
+    }
+
+    @Test func failFastSavesNothing() throws {
+        let rules = try writeRules(Self.failingRules)
+        let before = try bytes()
+        let result = try run(["run", "--rules", rules, "--fail-fast"])
+        #expect(result.status == 1)
+        #expect(result.stdout.contains(": stopped at the first error, nothing written (revision 0)\n"))
+        #expect(result.stdout.contains("1 error (stopped at the first: --fail-fast)"))
+        #expect(try bytes() == before)
+        #expect(!FileManager.default.fileExists(atPath: auditPath))
+    }
+
+    @Test func onlyRunsTheNamedRules() throws {
+        let rules = try writeRules(Self.failingRules)
+        let result = try run(["run", "--rules", rules, "--only", "note-opened"])
+        #expect(result.status == 0)
+        #expect(!result.stdout.contains("tag-new"))
+        #expect(try job(try store(), "J-1001").tags == [])
+        let unknown = try run(["run", "--rules", rules, "--only", "nope"])
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr == "jobrules: no rule named 'nope' (declared: tag-new, note-opened)\n")
+    }
+
+    @Test func aBadRuleFileWritesNothingAndExitsTwo() throws {
+        let rules = try writeRules([
+            "a.lua": "rule{name = 'fine', on = 'jobs', run = function() end}",
+            "b.lua": "rule{name = 'x', on = 'jobs',\n  run = function(job) end\n",
+            "c.lua": "rule{name = 'fine', on = 'jobs', run = function() end}",
+        ])
+        let before = try bytes()
+        let result = try run(["run", "--rules", rules])
+        #expect(result.status == 2)
+        #expect(result.stderr.hasPrefix("jobrules: rule files are invalid, nothing was run or written:\n\(rules)/b.lua:3: '}' expected (to close '{' at line 1) near <eof>\n\(rules)/c.lua:1: rule 'fine': the name is already taken by the rule declared at \(rules)/a.lua:1\n"))
+        #expect(try bytes() == before)
+        let missing = try run(["run", "--rules", "nowhere"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr == "jobrules: no rule file or directory 'nowhere'\n")
+    }
+
+    @Test func checkReportsEveryProblemWithItsLine() throws {
+        let good = try jobrules.run(["check", "--rules", shippedRules], in: scratch.url)
+        #expect(good.status == 0, "\(good.stdout)\(good.stderr)")
+        #expect(good.stdout.hasPrefix("ok: 5 rules in 4 files\n"))
+        #expect(good.stdout.contains("notify-due-soon              on orders  \(shippedRules)/04-chase-late-orders.lua:32"))
+        let rules = try writeRules([
+            "a.lua": """
+                rule{name = 'one', on = 'jobs', where = {status = 'opne'}, run = function() end}
+                rule{name = 'good', on = 'jobs', run = function() end}
+                rule{name = 'two', on = 'job', run = 'nope'}
+                """,
+            "b.lua": "local x = = 1\n",
+            "c.lua": "rule{name = 'good', on = 'orders', where = function() end, run = function() end}\n",
+        ])
+        let bad = try jobrules.run(["check", "--rules", rules], in: scratch.url)
+        #expect(bad.status == 2)
+        #expect(bad.stdout == """
+            \(rules)/a.lua:1: rule 'one': 'where': filter field 'status': unknown job status "opne" (known: new, opened, responded, awaiting_response, declined, expired, inactive, completed)
+            \(rules)/a.lua:3: rule 'two': 'on' must be "jobs" or "orders" ("job")
+            \(rules)/a.lua:3: rule 'two': 'run' must be a function, not string
+            \(rules)/b.lua:1: unexpected symbol near '='
+            \(rules)/c.lua:1: rule 'good': the name is already taken by the rule declared at \(rules)/a.lua:2
+
+            """)
+        #expect(bad.stderr == "jobrules: 5 problems in the rule files\n")
+    }
+
+    @Test func execActsOnTheStoreAndSavesOnce() throws {
+        try scratch.write("vacation.lua", """
+            agency.set_preference("available", false)
+            for job in jobs.each{status = "new", unassigned = true} do job:assign("m2") end
+            print(jobs.count{assignee = "m2"})
+            """)
+        let result = try run(["exec", "vacation.lua"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == "12\n")
+        #expect(result.stderr == "jobrules: store.json: revision 0 → 1, 21 changes saved\n")
+        let store = try store()
+        #expect(store.agency.preferences.available == false)
+        let audit = try String(contentsOfFile: auditPath, encoding: .utf8)
+        #expect(audit.contains("\"actor\":\"exec:vacation.lua\""))
+        #expect(audit.contains("\"actor\":\"expiry\""))
+    }
+
+    @Test func execDryRunAndErrorsWriteNothing() throws {
+        try scratch.write("tag.lua", "jobs.get('J-1001'):tag('x')\n")
+        let before = try bytes()
+        let dry = try run(["exec", "tag.lua", "--dry-run"])
+        #expect(dry.status == 0)
+        #expect(dry.stderr.hasPrefix("jobrules: dry run, nothing written; the plan (5 changes):\n"))
+        #expect(dry.stderr.contains("  ~ job J-1001  (exec:tag.lua)\n      tags: [] → [\"x\"]\n"))
+        try scratch.write("bad.lua", "jobs.get('J-1001'):tag('x')\njobs.get('J-1017'):open()\n")
+        let bad = try run(["exec", "bad.lua"])
+        #expect(bad.status == 1)
+        #expect(bad.stderr.hasPrefix("jobrules: bad.lua:2: job J-1017 is expired: expired jobs can't be acted upon\nstack traceback:"))
+        #expect(try bytes() == before)
+        #expect(!FileManager.default.fileExists(atPath: auditPath))
+    }
+
+    @Test func execRunsTheRulesAScriptDeclares() throws {
+        try scratch.write("both.lua", """
+            jobs.get('J-1001'):tag('top')
+            rule{name = 'tag-all-new', on = 'jobs', where = {status = 'new'}, run = function(job) job:tag('rule') end}
+            """)
+        let result = try run(["exec", "both.lua"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("tag-all-new  jobs           8        8       0"))
+        let store = try store()
+        #expect(try job(store, "J-1001").tags == ["top", "rule"])
+    }
+}
