@@ -41,6 +41,7 @@ rule {
   description = "Decline new and opened jobs outside our services, from dropshippers, or under budget",
   on = "jobs",
   where = { status = { "new", "opened" } },
+  ---@param job jobrules.Job
   run = function(job)
     local reasons = mismatches(job)
     if #reasons > 0 then

@@ -23,6 +23,7 @@ rule {
   description = "Give each unassigned open job to the active member of its service with the fewest open jobs",
   on = "jobs",
   where = { unassigned = true, status = { "new", "opened", "responded", "awaiting_response", "inactive" } },
+  ---@param job jobrules.Job
   run = function(job)
     local member = pick(job.service)
     if member then

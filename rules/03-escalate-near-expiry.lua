@@ -36,12 +36,14 @@ rule {
   name = "escalate-near-expiry",
   description = "Escalate once jobs with no first response and under 12 hours left",
   on = "jobs",
+  ---@param job jobrules.Job
   where = function(job)
     return job.first_response_at == nil
       and job.hours_left ~= nil
       and job.hours_left < THRESHOLD_HOURS
       and not job:has_tag(TAG)
   end,
+  ---@param job jobrules.Job
   run = function(job)
     local left = ("%.1f hours"):format(job.hours_left)
     local expires = time.iso(job.expires_at)

@@ -34,6 +34,7 @@ rule {
   description = "Tell the lead once about each order due within 24 hours and not delivered",
   on = "orders",
   where = { status = { "not_started", "in_progress" }, late = false },
+  ---@param order jobrules.Order
   run = function(order)
     if order.hours_to_due > DUE_SOON_HOURS then return end
     local subject = due_soon_subject(order)
@@ -54,6 +55,7 @@ rule {
   description = "Ask the buyer once for more time on each late order",
   on = "orders",
   where = { late = true },
+  ---@param order jobrules.Order
   run = function(order)
     if order.pending_extension then return end
     for _, request in ipairs(order.extension_requests) do

@@ -31,6 +31,11 @@ struct ExecCommand: ParsableCommand {
 
     @OptionGroup var limitOptions: LimitOptions
 
+    @Argument(
+        parsing: .postTerminator,
+        help: ArgumentHelp("Arguments for the script, after --: the global `arg` (arg[0] is the script).", valueName: "ARG"))
+    var scriptArguments: [String] = []
+
     func run() throws {
         let source: Data
         do {
@@ -45,6 +50,9 @@ struct ExecCommand: ParsableCommand {
         store.actor = "exec:" + name
         let start = store.savepoint()
         do {
+            var arguments = LuaTable(array: scriptArguments.map { .string(LuaString($0)) })
+            arguments.fields[0] = .string(LuaString(script))
+            try batch.session.lua.setGlobal("arg", .table(arguments))
             try batch.session.run(file: script, source: Array(source))
         } catch {
             // The script is one unit: none of it is kept, expiry aside.
