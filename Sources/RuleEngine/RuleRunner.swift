@@ -106,7 +106,6 @@ extension Session {
             outcome.rules.append(stats)
             if outcome.stopped { break }
         }
-        progress?(RunProgress(rule: "", ruleNumber: rules.count, rules: rules.count, done: 0, total: 0))
         return outcome
     }
 

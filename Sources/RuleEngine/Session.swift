@@ -29,8 +29,6 @@ public final class Session {
     /// otherwise a bad declaration is an error.
     public var collectsProblems = false
     public internal(set) var problems: [RuleProblem] = []
-    /// Functions used as the values of object fields (`agency.offers`).
-    var functionFields: [String: LuaReference] = [:]
 
     public init(store: Store, now: UnixTime, limits: LuaLimits = .default,
                 output: @escaping (UnsafeRawBufferPointer) -> Void = LuaState.standardOutput) throws(LuaError) {
@@ -60,13 +58,8 @@ public final class Session {
     /// Compiles and runs a file's text as `@path` (errors say `path:LINE:`).
     @discardableResult
     public func run(file path: String, source: [UInt8]) throws(LuaError) -> [LuaValue] {
-        currentFile = path
-        defer { currentFile = nil }
-        return try lua.execute(bytes: source, chunkName: "@" + path)
+        try lua.execute(bytes: source, chunkName: "@" + path)
     }
-
-    /// The file whose top level is running (declarations are attributed to it).
-    var currentFile: String?
 
     // MARK: Handles
 

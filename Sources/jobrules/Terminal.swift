@@ -26,10 +26,6 @@ final class ProgressLine {
     func update(_ p: RunProgress) {
         guard enabled else { return }
         let now = ContinuousClock.now
-        if p.total == 0 && p.done == 0 && p.rule.isEmpty {
-            clear()
-            return
-        }
         // Only runs that take a while get a line, refreshed ten times a second.
         guard now - started > .milliseconds(500), now - last > .milliseconds(100) else { return }
         last = now

@@ -83,7 +83,7 @@ import Testing
 
     @Test func whereFunctionErrorsAndRunawayCodeAreErrorsOfTheItem() throws {
         let lab = try Lab(fixture().store())
-        try lab.session.lua.limits = LuaLimits(timeout: .milliseconds(200), memory: 64 << 20)
+        lab.session.lua.limits = LuaLimits(timeout: .milliseconds(200), memory: 64 << 20)
         try lab.run("""
             rule{name = "picky", on = "jobs", where = function(job) return job.budget.nope.x end, run = function(job) end}
             rule{name = "loop", on = "jobs", where = {id = "J-1"}, run = function(job) job:tag("before"); while true do end end}
