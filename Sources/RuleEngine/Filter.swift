@@ -69,20 +69,8 @@ extension Session {
             switch key {
             case "id": filter.ids = Set(try strings(call, what))
             case "service": filter.services = Set(try strings(call, what))
-            case "status":
-                filter.statuses = Set(try strings(call, what).map { (s) throws(LuaCallError) -> JobStatus in
-                    guard let status = JobStatus(rawValue: s) else {
-                        throw .message("\(what): unknown job status \"\(s)\" (known: \(JobStatus.allCases.map(\.rawValue).joined(separator: ", ")))")
-                    }
-                    return status
-                })
-            case "source":
-                filter.sources = Set(try strings(call, what).map { (s) throws(LuaCallError) -> JobSource in
-                    guard let source = JobSource(rawValue: s) else {
-                        throw .message("\(what): unknown job source \"\(s)\" (known: \(JobSource.allCases.map(\.rawValue).joined(separator: ", ")))")
-                    }
-                    return source
-                })
+            case "status": filter.statuses = try values(call, what, "job status")
+            case "source": filter.sources = try values(call, what, "job source")
             case "merchant":
                 var merchants = Set<Int>()
                 try each(call, what) { (k) throws(LuaCallError) in
@@ -127,13 +115,7 @@ extension Session {
             case "id": filter.ids = Set(try strings(call, what))
             case "service": filter.services = Set(try strings(call, what))
             case "buyer": filter.buyers = Set(try strings(call, what))
-            case "status":
-                filter.statuses = Set(try strings(call, what).map { (s) throws(LuaCallError) -> OrderStatus in
-                    guard let status = OrderStatus(rawValue: s) else {
-                        throw .message("\(what): unknown order status \"\(s)\" (known: \(OrderStatus.allCases.map(\.rawValue).joined(separator: ", ")))")
-                    }
-                    return status
-                })
+            case "status": filter.statuses = try values(call, what, "order status")
             case "view":
                 let views = try strings(call, what)
                 for v in views where !OrderFilter.views.contains(v) {
@@ -183,6 +165,21 @@ extension Session {
                 throw .message("\(what): expected a string or a list of strings, got \(call.describeType(k))")
             }
             result.append(s)
+        }
+        return result
+    }
+
+    /// The filter value's strings as an enum's cases; an unknown one is an error listing the known.
+    private func values<E: RawRepresentable & CaseIterable & Hashable>(_ call: LuaCall, _ what: String, _ kind: String)
+        throws(LuaCallError) -> Set<E> where E.RawValue == String
+    {
+        var result = Set<E>()
+        for s in try strings(call, what) {
+            guard let value = E(rawValue: s) else {
+                let known = E.allCases.map(\.rawValue).joined(separator: ", ")
+                throw .message("\(what): unknown \(kind) \"\(s)\" (known: \(known))")
+            }
+            result.insert(value)
         }
         return result
     }
