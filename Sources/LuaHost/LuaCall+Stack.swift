@@ -100,19 +100,6 @@ extension LuaCall {
         return String(decoding: LuaState.bytes(at: n, on: state), as: UTF8.self)
     }
 
-    /// The integer at `n` when it is a number with an integer value, else nil.
-    public func integerValue(_ n: Int32) -> Int64? {
-        var isInteger: Int32 = 0
-        let value = lua_tointegerx(state, n, &isInteger)
-        return isInteger != 0 ? value : nil
-    }
-
-    /// The number at `n` when it is a number, else nil.
-    public func numberValue(_ n: Int32) -> Double? {
-        guard lua_type(state, n) == LUA_TNUMBER else { return nil }
-        return lua_tonumberx(state, n, nil)
-    }
-
     /// The type name of the value at `n`: a host object's type name, or Lua's.
     public func describeType(_ n: Int32) -> String {
         if let type = lua.objectType(id: jr_objecttype(state, n)) { return type.name }
@@ -138,9 +125,6 @@ extension LuaCall {
     public func setIndex(_ index: Int, table: Int32 = -2) {
         lua_rawseti(state, table, lua_Integer(index))
     }
-
-    /// Pushes the value at `n` again.
-    public func pushCopy(_ n: Int32) { lua_pushvalue(state, n) }
 
     /// Replaces the table on top by an iterator over its sequence (`for x in it do`).
     public func replaceWithListIterator() { jr_pushlistiterator(state) }

@@ -396,10 +396,13 @@ public final class Store {
         try transition(i) { (l: inout JobLifecycle) throws(TransitionError) in try l.complete(at: now) }
     }
 
-    /// Assigns a member and emails them; assigning someone already assigned changes nothing.
-    public func assign(job i: Int, member m: Int, at now: UnixTime) throws(TransitionError) {
-        try jobs[i].lifecycle.checkEditable(.assign)
+    /// Assigns an active member and emails them; assigning someone already assigned changes nothing.
+    public func assign(job i: Int, member m: Int, at now: UnixTime) throws(DomainError) {
+        do { try jobs[i].lifecycle.checkEditable(.assign) } catch { throw .transition(error) }
         guard !jobs[i].assignees.contains(m) else { return }
+        guard members[m].active else {
+            throw .invalid("member \(members[m].id) (\(members[m].name)) is inactive: jobs can't be assigned to them")
+        }
         var job = jobs[i]
         let old = job.assignees.map { members[$0].id }
         job.assignees.append(m)

@@ -41,22 +41,16 @@ extension Session {
             field("budget") { job, call in
                 guard let b = job.budget else { return call.pushNil() }
                 call.newTable(fields: 3)
-                call.push(amount: b.min)
-                call.setField("min")
-                call.push(amount: b.max)
-                call.setField("max")
-                call.push(b.currency)
-                call.setField("currency")
+                call.set("min", amount: b.min)
+                call.set("max", amount: b.max)
+                call.set("currency", b.currency)
             },
             field("priorities") { job, call in
                 guard let p = job.priorities else { return call.pushNil() }
                 call.newTable(fields: 3)
-                call.push(p.time?.rawValue)
-                call.setField("time")
-                call.push(p.cost?.rawValue)
-                call.setField("cost")
-                call.push(p.quality?.rawValue)
-                call.setField("quality")
+                call.set("time", p.time?.rawValue)
+                call.set("cost", p.cost?.rawValue)
+                call.set("quality", p.quality?.rawValue)
             },
             field("created_at") { job, call in call.push(job.createdAt) },
             field("opened_at") { job, call in call.push(time: job.openedAt) },
@@ -79,10 +73,8 @@ extension Session {
                         call.push(note.author)
                     }
                     call.setField("author")
-                    call.push(note.at)
-                    call.setField("at")
-                    call.push(note.text.string)
-                    call.setField("text")
+                    call.set("at", note.at)
+                    call.set("text", note.text.string)
                     call.setIndex(k + 1)
                 }
             },
@@ -97,12 +89,9 @@ extension Session {
             field("declined") { job, call in
                 guard let d = job.declined else { return call.pushNil() }
                 call.newTable(fields: 3)
-                call.push(d.by.rawValue)
-                call.setField("by")
-                call.push(d.at)
-                call.setField("at")
-                call.push(d.reason)
-                call.setField("reason")
+                call.set("by", d.by.rawValue)
+                call.set("at", d.at)
+                call.set("reason", d.reason)
             },
             field("completed_at") { job, call in call.push(time: job.completedAt) },
         ]
@@ -142,11 +131,7 @@ extension Session {
             },
             method("assign") { j, call in
                 let m = try s.memberArgument(call, 2)
-                let member = s.store.members[m]
-                guard member.active || s.store.jobs[j].assignees.contains(m) else {
-                    throw LuaCallError.message("member \(member.id) (\(member.name)) is inactive: jobs can't be assigned to them")
-                }
-                try act { () throws(TransitionError) in try s.store.assign(job: j, member: m, at: s.now) }
+                try act { () throws(DomainError) in try s.store.assign(job: j, member: m, at: s.now) }
                 return 0
             },
             method("unassign") { j, call in
@@ -329,16 +314,11 @@ extension Session {
         }
         func pushRequest(_ r: ExtensionRequest, _ call: LuaCall) {
             call.newTable(fields: 5)
-            call.push(r.days)
-            call.setField("days")
-            call.push(r.reason)
-            call.setField("reason")
-            call.push(r.at)
-            call.setField("at")
-            call.push(r.status.rawValue)
-            call.setField("status")
-            call.push(time: r.answeredAt)
-            call.setField("answered_at")
+            call.set("days", r.days)
+            call.set("reason", r.reason)
+            call.set("at", r.at)
+            call.set("status", r.status.rawValue)
+            call.set("answered_at", time: r.answeredAt)
         }
         let fields: [F] = [
             field("id") { o, call in call.push(o.id) },
@@ -352,10 +332,8 @@ extension Session {
             field("canceled") { o, call in
                 guard let c = o.canceled else { return call.pushNil() }
                 call.newTable(fields: 2)
-                call.push(c.by.rawValue)
-                call.setField("by")
-                call.push(c.at)
-                call.setField("at")
+                call.set("by", c.by.rawValue)
+                call.set("at", c.at)
             },
             field("hours_to_due") { o, call in call.push(o.hoursToDue(at: s.now)) },
             field("late") { o, call in call.push(o.isLate(at: s.now)) },
@@ -374,10 +352,8 @@ extension Session {
                 call.newTable(array: o.updates.count)
                 for (k, u) in o.updates.enumerated() {
                     call.newTable(fields: 2)
-                    call.push(u.at)
-                    call.setField("at")
-                    call.push(u.text.string)
-                    call.setField("text")
+                    call.set("at", u.at)
+                    call.set("text", u.text.string)
                     call.setIndex(k + 1)
                 }
             },
@@ -444,28 +420,20 @@ extension Session {
                     call.newTable(array: services.count)
                     for (k, service) in services.enumerated() {
                         call.newTable(fields: 4)
-                        call.push(service.id)
-                        call.setField("id")
-                        call.push(service.name)
-                        call.setField("name")
-                        call.push(amount: service.minBudget)
-                        call.setField("min_budget")
-                        call.push(service.currency)
-                        call.setField("currency")
+                        call.set("id", service.id)
+                        call.set("name", service.name)
+                        call.set("min_budget", amount: service.minBudget)
+                        call.set("currency", service.currency)
                         call.setIndex(k + 1)
                     }
                 },
                 LuaField("preferences") { _, call in
                     let p = s.store.agency.preferences
                     call.newTable(fields: 4)
-                    call.push(p.available)
-                    call.setField("available")
-                    call.push(p.listedInSearch)
-                    call.setField("listed_in_search")
-                    call.push(p.worksWithDropshippers)
-                    call.setField("works_with_dropshippers")
-                    call.push(p.notificationEmail)
-                    call.setField("notification_email")
+                    call.set("available", p.available)
+                    call.set("listed_in_search", p.listedInSearch)
+                    call.set("works_with_dropshippers", p.worksWithDropshippers)
+                    call.set("notification_email", p.notificationEmail)
                 },
                 LuaField("offers") { _, call in call.push(offers) },
                 LuaField("set_preference") { _, call in call.push(setPreference) },

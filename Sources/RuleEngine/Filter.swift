@@ -72,29 +72,9 @@ extension Session {
             case "status": filter.statuses = try values(call, what, "job status")
             case "source": filter.sources = try values(call, what, "job source")
             case "merchant":
-                var merchants = Set<Int>()
-                try each(call, what) { (k) throws(LuaCallError) in
-                    if let type = types.merchant, let h = call.optionalObject(k, type) {
-                        merchants.insert(try merchant(h))
-                    } else if let id = call.stringValue(k) {
-                        if let m = store.merchant(id) { merchants.insert(m) }
-                    } else {
-                        throw .message("\(what): expected a merchant or a merchant id, got \(call.describeType(k))")
-                    }
-                }
-                filter.merchants = merchants
+                filter.merchants = try references(call, what, types.merchant, noun: "merchant", resolve: merchant, lookup: store.merchant)
             case "assignee":
-                var members = Set<Int>()
-                try each(call, what) { (k) throws(LuaCallError) in
-                    if let type = types.member, let h = call.optionalObject(k, type) {
-                        members.insert(try member(h))
-                    } else if let id = call.stringValue(k) {
-                        if let m = store.member(id) { members.insert(m) }
-                    } else {
-                        throw .message("\(what): expected a member or a member id, got \(call.describeType(k))")
-                    }
-                }
-                filter.assignees = members
+                filter.assignees = try references(call, what, types.member, noun: "member", resolve: member, lookup: store.member)
             case "unassigned": filter.unassigned = try boolean(call, what)
             case "tag": filter.tags = Set(try strings(call, what))
             default: break
@@ -156,6 +136,24 @@ extension Session {
             defer { call.pop() }
             try body(call.absolute(-1))
         }
+    }
+
+    /// Objects or ids, as store indices; an id the store doesn't have matches nothing.
+    private func references(
+        _ call: LuaCall, _ what: String, _ type: LuaObjectClass<Handle>?, noun: String,
+        resolve: (Handle) throws(LuaCallError) -> Int, lookup: (String) -> Int?
+    ) throws(LuaCallError) -> Set<Int> {
+        var result = Set<Int>()
+        try each(call, what) { (k) throws(LuaCallError) in
+            if let type, let h = call.optionalObject(k, type) {
+                result.insert(try resolve(h))
+            } else if let id = call.stringValue(k) {
+                if let i = lookup(id) { result.insert(i) }
+            } else {
+                throw .message("\(what): expected a \(noun) or a \(noun) id, got \(call.describeType(k))")
+            }
+        }
+        return result
     }
 
     private func strings(_ call: LuaCall, _ what: String) throws(LuaCallError) -> [String] {

@@ -49,7 +49,7 @@ public struct Plan: Sendable {
             let width = entry.changes.map(\.field.count).max() ?? 0
             for change in entry.changes {
                 let actor = oneActor ? "" : "  " + style.dim("(\(change.actor))")
-                let field = "      " + (change.field + ":").padding(width + 1) + " "
+                let field = "      " + (change.field + ":").padded(width + 1) + " "
                 if change.old == .null, case .object = change.new {
                     // Something added (a note, a decline, a request): its members, one per line.
                     out += field + style.added("+") + actor + "\n" + Self.members(change.new, indent: 10, width: valueWidth)
@@ -70,7 +70,7 @@ public struct Plan: Sendable {
         let keyWidth = shown.map(\.0.count).max() ?? 0
         var out = ""
         for (key, value) in shown {
-            out += String(repeating: " ", count: indent) + key.padding(keyWidth) + "  " + clip(value.description, width) + "\n"
+            out += String(repeating: " ", count: indent) + key.padded(keyWidth) + "  " + clip(value.description, width) + "\n"
         }
         return out
     }
@@ -117,12 +117,12 @@ public struct TextStyle: Sendable {
 
 extension String {
     /// Left-aligned in `width` characters.
-    public func padding(_ width: Int) -> String {
+    public func padded(_ width: Int) -> String {
         count >= width ? self : self + String(repeating: " ", count: width - count)
     }
 
     /// Right-aligned in `width` characters.
-    public func leftPadding(_ width: Int) -> String {
+    public func rightAligned(_ width: Int) -> String {
         count >= width ? self : String(repeating: " ", count: width - count) + self
     }
 }

@@ -30,21 +30,14 @@ public struct Rule {
 /// What is wrong with a rule file or a declaration, and where.
 public struct RuleProblem: Error, Sendable, CustomStringConvertible {
     public let position: LuaPosition?
-    /// The file, when the position is unknown (a file that can't be read).
-    public let file: String?
     public let message: String
 
-    public init(position: LuaPosition?, file: String? = nil, message: String) {
+    public init(position: LuaPosition?, message: String) {
         self.position = position
-        self.file = file
         self.message = message
     }
 
-    public var description: String {
-        if let position { return "\(position): \(message)" }
-        if let file { return "\(file): \(message)" }
-        return message
-    }
+    public var description: String { position.map { "\($0): \(message)" } ?? message }
 }
 
 extension Session {

@@ -70,7 +70,7 @@ extension Session {
             let started = clock.now
             let total = rule.collection == .jobs ? store.jobs.count : store.orders.count
             for i in 0..<total {
-                if let progress, i & 1023 == 0 {
+                if let progress {
                     progress(RunProgress(rule: rule.name, ruleNumber: number + 1, rules: rules.count, done: i, total: total))
                 }
                 if case .filter(let filter) = rule.selector {

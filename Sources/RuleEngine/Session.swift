@@ -82,13 +82,18 @@ public final class Session {
 
     // MARK: Pushing objects
 
-    func push(job i: Int, _ call: LuaCall) { types.job.map { call.push(handle(i), as: $0) } }
-    func push(member i: Int, _ call: LuaCall) { types.member.map { call.push(handle(i), as: $0) } }
-    func push(merchant i: Int, _ call: LuaCall) { types.merchant.map { call.push(handle(i), as: $0) } }
-    func push(order i: Int, _ call: LuaCall) { types.order.map { call.push(handle(i), as: $0) } }
-    func push(message i: Int, _ call: LuaCall) { types.message.map { call.push(handle(i), as: $0) } }
-    func push(contact i: Int, _ call: LuaCall) { types.contact.map { call.push(handle(i), as: $0) } }
-    func push(outbox i: Int, _ call: LuaCall) { types.outbox.map { call.push(handle(i), as: $0) } }
+    /// Pushes exactly one value: the object, or nil if its type were not registered.
+    private func push(_ type: LuaObjectClass<Handle>?, _ i: Int, _ call: LuaCall) {
+        if let type { call.push(handle(i), as: type) } else { call.pushNil() }
+    }
+
+    func push(job i: Int, _ call: LuaCall) { push(types.job, i, call) }
+    func push(member i: Int, _ call: LuaCall) { push(types.member, i, call) }
+    func push(merchant i: Int, _ call: LuaCall) { push(types.merchant, i, call) }
+    func push(order i: Int, _ call: LuaCall) { push(types.order, i, call) }
+    func push(message i: Int, _ call: LuaCall) { push(types.message, i, call) }
+    func push(contact i: Int, _ call: LuaCall) { push(types.contact, i, call) }
+    func push(outbox i: Int, _ call: LuaCall) { push(types.outbox, i, call) }
 
     /// Pushes a sequence of objects.
     func push(list indices: some Collection<Int>, _ call: LuaCall, _ pushOne: (Int, LuaCall) -> Void) {
@@ -134,10 +139,6 @@ final class ObjectTypes {
     var agency: LuaObjectClass<Handle>?
 }
 
-extension DomainError {
-    var luaError: LuaCallError { .message(description) }
-}
-
 extension LuaCall {
     /// Pushes a time (integer Unix seconds) or nil.
     func push(time: UnixTime?) {
@@ -148,6 +149,32 @@ extension LuaCall {
     func push(amount: Double?) {
         guard let amount else { return pushNil() }
         if let i = Int64(exactly: amount) { push(i) } else { push(amount) }
+    }
+
+    /// `table[key] = value` for the table on top.
+    func set(_ key: String, _ value: String?) {
+        push(value)
+        setField(key)
+    }
+
+    func set(_ key: String, _ value: Int64) {
+        push(value)
+        setField(key)
+    }
+
+    func set(_ key: String, _ value: Bool) {
+        push(value)
+        setField(key)
+    }
+
+    func set(_ key: String, time: UnixTime?) {
+        push(time: time)
+        setField(key)
+    }
+
+    func set(_ key: String, amount: Double?) {
+        push(amount: amount)
+        setField(key)
     }
 
     /// Pushes an array of strings.

@@ -104,7 +104,7 @@ struct RuleFile {
                 do {
                     names = try manager.contentsOfDirectory(atPath: path)
                 } catch {
-                    throw UsageError("cannot list '\(path)': \(ExecCommand.reason(error))")
+                    throw UsageError("cannot list '\(path)': \(fileErrorReason(error))")
                 }
                 names = names.filter { $0.hasSuffix(".lua") && !$0.hasPrefix(".") }
                     .sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
@@ -116,7 +116,7 @@ struct RuleFile {
                 do {
                     files.append(RuleFile(path: name, source: Array(try Data(contentsOf: URL(fileURLWithPath: name)))))
                 } catch {
-                    throw UsageError("cannot read '\(name)': \(ExecCommand.reason(error))")
+                    throw UsageError("cannot read '\(name)': \(fileErrorReason(error))")
                 }
             }
         }

@@ -57,20 +57,20 @@ struct CheckCommand: ParsableCommand {
         var problems: [String] = []
         for file in files {
             let before = session.problems.count
+            var failure: String?
             do {
                 try session.run(file: file.path, source: file.source)
             } catch {
-                problems.append(contentsOf: session.problems[before...].map(\.description))
-                problems.append(error.message)
-                continue
+                failure = error.message
             }
             problems.append(contentsOf: session.problems[before...].map(\.description))
+            if let failure { problems.append(failure) }
         }
         if problems.isEmpty {
             let count = session.rules.count
             print("ok: \(count) rule\(count == 1 ? "" : "s") in \(files.count) file\(files.count == 1 ? "" : "s")")
             for rule in session.rules {
-                print("  \(rule.name.padding(28)) on \(rule.collection.rawValue.padding(6))  \(rule.position.map(\.description) ?? "")")
+                print("  \(rule.name.padded(28)) on \(rule.collection.rawValue.padded(6))  \(rule.position.map(\.description) ?? "")")
             }
             return
         }

@@ -41,30 +41,27 @@ struct ExecCommand: ParsableCommand {
         do {
             source = try Data(contentsOf: URL(fileURLWithPath: script))
         } catch {
-            throw UsageError("cannot read '\(script)': \(Self.reason(error))")
+            throw UsageError("cannot read '\(script)': \(fileErrorReason(error))")
         }
         let batch = try Batch(options: storeOptions, limits: try limitOptions.limits(), dryRun: dryRun)
         defer { batch.release() }
         let store = batch.store
         let name = URL(fileURLWithPath: script).lastPathComponent
         store.actor = "exec:" + name
-        let start = store.savepoint()
         do {
             var arguments = LuaTable(array: scriptArguments.map { .string(LuaString($0)) })
             arguments.fields[0] = .string(LuaString(script))
             try batch.session.lua.setGlobal("arg", .table(arguments))
             try batch.session.run(file: script, source: Array(source))
         } catch {
-            // The script is one unit: none of it is kept, expiry aside.
-            store.rollback(to: start)
-            fflush(nil)
+            // The script is one unit: nothing is saved, not even the expiry.
             printError("jobrules: " + error.report)
             throw ExitStatus.failure
         }
         var outcome = RunOutcome()
         if !batch.session.rules.isEmpty {
             let progress = ProgressLine()
-            outcome = batch.session.run(batch.session.rules, progress: progress.update)
+            outcome = batch.session.run(batch.session.rules, progress: progress.callback)
             progress.clear()
         }
         let changes = store.changes
@@ -72,11 +69,7 @@ struct ExecCommand: ParsableCommand {
         fflush(nil)
         let style = Terminal.errorStyle
         var out = ""
-        if !outcome.rules.isEmpty {
-            var report = RunReport(batch: batch, outcome: outcome)
-            report.revisionAfter = revision
-            out += report.summary(style: style)
-        }
+        if !outcome.rules.isEmpty { out += RunReport.summary(outcome.rules, style: style) }
         if dryRun {
             if !changes.isEmpty {
                 out += "jobrules: dry run, nothing written; the plan (\(changes.count) change\(changes.count == 1 ? "" : "s")):\n"
@@ -90,18 +83,5 @@ struct ExecCommand: ParsableCommand {
         }
         if !out.isEmpty { FileHandle.standardError.write(Data(out.utf8)) }
         if !outcome.failures.isEmpty { throw ExitStatus.failure }
-    }
-
-    static func reason(_ error: any Error) -> String {
-        let nsError = error as NSError
-        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain,
-            let code = POSIXErrorCode(rawValue: Int32(underlying.code))
-        {
-            return String(cString: strerror(code.rawValue))
-        }
-        if nsError.domain == NSCocoaErrorDomain, nsError.code == NSFileReadNoSuchFileError {
-            return "No such file or directory"
-        }
-        return nsError.localizedDescription
     }
 }

@@ -58,7 +58,7 @@ struct RunCommand: ParsableCommand {
             throw UsageError(error.description)
         }
         let progress = ProgressLine()
-        let outcome = batch.session.run(selected, failFast: failFast, progress: progress.update)
+        let outcome = batch.session.run(selected, failFast: failFast, progress: progress.callback)
         progress.clear()
         var report = RunReport(batch: batch, outcome: outcome)
         if !outcome.stopped {

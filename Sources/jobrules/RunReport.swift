@@ -40,7 +40,7 @@ struct RunReport {
         }
         out += "expired: \(expired.isEmpty ? "none" : "\(expired.count) job\(expired.count == 1 ? "" : "s") (\(Self.list(expired)))")\n"
         if !outcome.rules.isEmpty {
-            out += "\n" + summary(style: style)
+            out += "\n" + Self.summary(outcome.rules, style: style)
         }
         if dryRun {
             let plan = Plan(changes)
@@ -64,22 +64,22 @@ struct RunReport {
     }
 
     /// One row per rule: matched, changed, errors, time.
-    func summary(style: TextStyle) -> String {
-        let nameWidth = max(4, outcome.rules.map(\.name.count).max() ?? 0)
+    static func summary(_ rules: [RuleStats], style: TextStyle) -> String {
+        let nameWidth = max(4, rules.map(\.name.count).max() ?? 0)
         var out = style.bold(
-            "rule".padding(nameWidth) + "  on      " + "matched".leftPadding(8) + "changed".leftPadding(9)
-                + "errors".leftPadding(8) + "time".leftPadding(10)) + "\n"
-        for r in outcome.rules {
-            let errors = "\(r.errors)".leftPadding(8)
-            out += r.name.padding(nameWidth) + "  " + r.collection.rawValue.padding(6) + "  "
-                + "\(r.matched)".leftPadding(8) + "\(r.changed)".leftPadding(9)
-                + (r.errors > 0 ? style.error(errors) : errors) + Self.format(r.duration).leftPadding(10) + "\n"
+            "rule".padded(nameWidth) + "  on      " + "matched".rightAligned(8) + "changed".rightAligned(9)
+                + "errors".rightAligned(8) + "time".rightAligned(10)) + "\n"
+        for r in rules {
+            let errors = "\(r.errors)".rightAligned(8)
+            out += r.name.padded(nameWidth) + "  " + r.collection.rawValue.padded(6) + "  "
+                + "\(r.matched)".rightAligned(8) + "\(r.changed)".rightAligned(9)
+                + (r.errors > 0 ? style.error(errors) : errors) + Self.format(r.duration).rightAligned(10) + "\n"
         }
         return out
     }
 
     static func format(_ d: Duration) -> String {
-        let seconds = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+        let seconds = seconds(d)
         if seconds < 1 { return String(format: "%.1f ms", seconds * 1000) }
         return String(format: "%.2f s", seconds)
     }

@@ -16,13 +16,18 @@ enum Terminal {
 
 /// A progress line on standard error while a long run works (only on a terminal).
 final class ProgressLine {
-    private let enabled: Bool
+    /// What the runner calls per item: nothing at all when no line can be shown.
+    var callback: ((RunProgress) -> Void)? { enabled ? update : nil }
+
+    /// Standard error is a terminal: lines will be shown.
+    let enabled: Bool
     private let started = ContinuousClock.now
     private var last = ContinuousClock.now
     private var shown = false
 
     init() { enabled = isatty(2) == 1 && !Terminal.isDumb }
 
+    /// Called for every item: cheap unless a line is due.
     func update(_ p: RunProgress) {
         guard enabled else { return }
         let now = ContinuousClock.now

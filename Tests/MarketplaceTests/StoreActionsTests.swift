@@ -113,6 +113,14 @@ import Testing
         #expect(store.jobs[k].status == .awaitingResponse)
     }
 
+    @Test func inactiveMembersCantBeAssigned() throws {
+        let j = try job("J-1001")
+        let error = #expect(throws: DomainError.self) { try store.assign(job: j, member: try member("m6"), at: now) }
+        #expect(error?.description == "member m6 (Farah Novak) is inactive: jobs can't be assigned to them")
+        #expect(store.jobs[j].assignees.isEmpty)
+        #expect(store.changes.isEmpty)
+    }
+
     @Test func openJobsCountFollowsAssignmentsAndStatus() throws {
         let ben = try member("m2")
         let before = store.openJobs(ofMember: ben)

@@ -275,4 +275,132 @@ import Testing
         let store = try store()
         #expect(try job(store, "J-1001").tags == ["top", "rule"])
     }
+
+    // MARK: A terminal
+
+    /// Runs jobrules on a pseudo-terminal (util-linux `script`): stdout and stderr as one stream.
+    func onTerminal(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        let command = ([jobrules.url.path] + arguments).map { "'\($0)'" }.joined(separator: " ")
+        process.arguments = ["-qfec", command, "/dev/null"]
+        process.currentDirectoryURL = scratch.url
+        var env = ProcessInfo.processInfo.environment
+        env["NO_COLOR"] = nil
+        env["TERM"] = "xterm"
+        env.merge(environment) { $1 }
+        process.environment = env
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test func colourAndProgressOnlyOnATerminal() throws {
+        let coloured = try onTerminal(["run", "--rules", shippedRules, "--dry-run", "--now", now])
+        #expect(coloured.status == 0)
+        #expect(coloured.output.contains("\u{1B}[33m~ job J-1004\u{1B}[0m"))
+        let plain = try onTerminal(["run", "--rules", shippedRules, "--dry-run", "--now", now], environment: ["NO_COLOR": "1"])
+        #expect(plain.status == 0)
+        #expect(plain.output.contains("~ job J-1004"))
+        #expect(!plain.output.contains("\u{1B}["))
+        // A run that takes a while shows where it is, then clears the line.
+        let rules = try writeRules([
+            "slow.lua": "rule{name = 'slow', on = 'jobs', where = function(job) local t = os.clock() while os.clock() - t < 0.04 do end return false end, run = print}"
+        ])
+        let slow = try onTerminal(["run", "--rules", rules, "--dry-run", "--now", now], environment: ["NO_COLOR": "1"])
+        #expect(slow.status == 0)
+        let line = try #require(slow.output.range(of: "\r\u{1B}[K[1/1] slow: "), "no progress line in: \(slow.output)")
+        // The line is cleared before the report.
+        let report = try #require(slow.output.range(of: "store.json at "))
+        #expect(line.upperBound < report.lowerBound)
+        #expect(slow.output[..<report.lowerBound].hasSuffix("\r\u{1B}[K"))
+        // Not on a terminal: no progress line.
+        let piped = try run(["run", "--rules", rules, "--dry-run"])
+        #expect(!piped.stderr.contains("[1/1]"))
+    }
+
+    @Test func checkRunsTopLevelsAgainstAStoreWithoutWritingIt() throws {
+        let rules = try writeRules([
+            "lead.lua": "local lead = members.get('m1').email\nrule{name = 'x', on = 'jobs', run = function() return lead end}\n"
+        ])
+        let before = try bytes()
+        let empty = try jobrules.run(["check", "--rules", rules], in: scratch.url)
+        #expect(empty.status == 2)
+        #expect(empty.stdout == "my-rules/lead.lua:1: attempt to index a nil value\n")
+        let withStore = try jobrules.run(["check", "--rules", rules, "--store", "store.json"], in: scratch.url)
+        #expect(withStore.status == 0, "\(withStore.stdout)")
+        #expect(try bytes() == before)
+        #expect(!FileManager.default.fileExists(atPath: auditPath))
+    }
+
+    // MARK: The example scripts
+
+    var scripts: URL { URL(fileURLWithPath: shippedRules).deletingLastPathComponent().appendingPathComponent("scripts") }
+
+    @Test func vacationModeGoesAndComesBack() throws {
+        let script = scripts.appendingPathComponent("vacation-mode.lua").path
+        let away = try run(["exec", script])
+        #expect(away.status == 0, "\(away.stderr)")
+        #expect(away.stdout == "Northwind Studio: on vacation; told 5 team members; 16 jobs waiting for an answer.\n")
+        var store = try store()
+        #expect(store.agency.preferences.available == false)
+        let emails = store.outbox.filter { $0.subject == "Northwind Studio is on vacation" }
+        #expect(emails.map(\.to) == [
+            "ana@northwind.example", "ben@northwind.example", "chen@northwind.example", "dana@northwind.example",
+            "emeka@northwind.example",
+        ])
+        #expect(emails.first?.body.string.contains("J-1001 [new] Refresh product pages for the winter collection (nobody)") == true)
+        let again = try run(["exec", script])
+        #expect(again.stdout == "Northwind Studio is already on vacation: nothing to do.\n")
+        #expect(try self.store().revision == store.revision)
+        let back = try run(["exec", script, "--", "off"])
+        #expect(back.status == 0)
+        store = try self.store()
+        #expect(store.agency.preferences.available == true)
+        #expect(store.outbox.last?.subject == "Northwind Studio is taking new work again")
+        let bad = try run(["exec", script, "--", "maybe"])
+        #expect(bad.status == 1)
+        #expect(bad.stderr.hasPrefix("jobrules: unknown argument \"maybe\": give nothing to go on vacation, or 'off' to come back\n"))
+    }
+
+    @Test func weeklySummaryPrintsAndChangesNothingItself() throws {
+        let result = try run(["exec", scripts.appendingPathComponent("weekly-summary.lua").path])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.hasPrefix("Weekly summary for Northwind Studio, 2026-11-14T09:30:00Z to 2026-11-21T09:30:00Z\n"))
+        #expect(result.stdout.contains("Jobs by status (30):\n  awaiting_response                4\n"))
+        #expect(result.stdout.contains("  (unassigned)                    11\n"))
+        #expect(result.stdout.contains("Expired in the last 7 days: 3\n"))
+        #expect(result.stdout.contains("Declined in the last 7 days: 1\n  store-setup (by agency)          1\n"))
+        #expect(result.stdout.contains("Late orders: 1\n  O-3 seo for Copper Kettle Coffee, due 2026-11-19T09:30:00Z (48 hours ago)\n"))
+        // Only the run's expiry was saved.
+        let audit = try String(contentsOfFile: auditPath, encoding: .utf8)
+        #expect(!audit.contains("exec:weekly-summary.lua"))
+    }
+
+    @Test func handOverMovesEveryOpenJobOfTheMember() throws {
+        let script = scripts.appendingPathComponent("hand-over.lua").path
+        let result = try run(["exec", script, "--", "m2"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == """
+            J-1008 → m1  Faster mobile checkout page
+            J-1013 → m4  Monthly SEO retainer
+            J-1021 → m5  Coffee subscription landing page
+            J-1030 → m4  Speed up collection pages
+            Ben Okafor: 4 jobs handed over, 0 left for the lead to place.
+
+            """)
+        let store = try store()
+        let ben = try #require(store.member("m2"))
+        #expect(store.openJobs(ofMember: ben) == 0)
+        #expect(try job(store, "J-1008").assignees.map { store.members[$0].id } == ["m1"])
+        #expect(try job(store, "J-1008").notes.last?.text.string == "Handed over from Ben Okafor to Ana Ruiz.")
+        let missing = try run(["exec", script])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.hasPrefix("jobrules: which member is leaving? jobrules exec scripts/hand-over.lua -- MEMBER_ID\n"))
+    }
 }
