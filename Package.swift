@@ -24,6 +24,12 @@ let package = Package(
             pkgConfig: "lua5.4",
             providers: [.apt(["liblua5.4-dev"])]
         ),
+        // Debian's libreadline-dev (headers in /usr/include; its pkg-config flags are ones SwiftPM refuses): line editing, history and completion for the REPL.
+        .systemLibrary(
+            name: "CReadline",
+            path: "Sources/CReadline",
+            providers: [.apt(["libreadline-dev"])]
+        ),
         // What Swift cannot import or must not do: macro twins, the error
         // trampoline, the limit hooks, the allocator and the sandbox helpers.
         .target(
@@ -49,12 +55,20 @@ let package = Package(
             dependencies: ["LuaHost", "Marketplace"],
             swiftSettings: strictSwift
         ),
+        // The interactive REPL: line editing, completion, value printing, staged changes.
+        .target(
+            name: "REPL",
+            dependencies: ["CLua", "CLuaShim", "CReadline", "LuaHost", "Marketplace", "RuleEngine"],
+            resources: [.embedInCode("jobrules.lua")],
+            swiftSettings: strictSwift
+        ),
         .executableTarget(
             name: "jobrules",
             dependencies: [
                 "LuaHost",
                 "Marketplace",
                 "RuleEngine",
+                "REPL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
@@ -80,9 +94,20 @@ let package = Package(
             dependencies: ["RuleEngine", "LuaHost", "Marketplace"],
             swiftSettings: strictSwift
         ),
+        // Test support: programs started on a pseudo-terminal (forkpty).
+        .target(
+            name: "CPTY",
+            path: "Tests/CPTY",
+            linkerSettings: [.linkedLibrary("util")]
+        ),
+        .testTarget(
+            name: "REPLTests",
+            dependencies: ["REPL", "RuleEngine", "LuaHost", "Marketplace"],
+            swiftSettings: strictSwift
+        ),
         .testTarget(
             name: "jobrulesTests",
-            dependencies: ["jobrules", "Marketplace"],
+            dependencies: ["jobrules", "Marketplace", "CPTY"],
             swiftSettings: strictSwift
         ),
     ],

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/syscall.h>
+#include <fcntl.h>
 
 // Registry keys (addresses are unique; values unused).
 static const char KEY_HOST_GLOBALS = 0;
@@ -835,4 +836,64 @@ static int jr_build_sandbox(lua_State *L) {
 int jr_open_sandbox(lua_State *L) {
     lua_pushcfunction(L, jr_build_sandbox);
     return jr_pcall(L, 0, 0);
+}
+
+// MARK: - Ctrl-C
+//
+// The handler only does async-signal-safe things: it asks the target VM to
+// stop (a flag and lua_sethook, as lua.c's own handler does) and writes to a
+// self-pipe that the line editor polls next to the terminal.
+
+static jr_host *volatile jr_interrupt_host = NULL;
+static int jr_interrupt_pipe[2] = {-1, -1};
+static pthread_once_t jr_interrupt_once = PTHREAD_ONCE_INIT;
+static int jr_interrupt_error = 0;
+
+static void jr_interrupt_handler(int sig) {
+    (void)sig;
+    int saved_errno = errno;
+    jr_host *h = jr_interrupt_host;
+    if (h != NULL) jr_request_stop(h, JR_STOP_INTERRUPT);
+    if (jr_interrupt_pipe[1] >= 0) {
+        ssize_t n = write(jr_interrupt_pipe[1], "!", 1);
+        (void)n;  // a full pipe already says "interrupted"
+    }
+    errno = saved_errno;
+}
+
+static void jr_interrupts_setup(void) {
+    if (pipe2(jr_interrupt_pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
+        jr_interrupt_error = errno;
+        return;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = jr_interrupt_handler;
+    sa.sa_flags = 0;  // no SA_RESTART: a blocking poll returns EINTR
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGINT, &sa, NULL) != 0) jr_interrupt_error = errno;
+}
+
+int jr_interrupts_install(void) {
+    pthread_once(&jr_interrupt_once, jr_interrupts_setup);
+    return jr_interrupt_error;
+}
+
+void jr_interrupts_target(jr_host *host) { jr_interrupt_host = host; }
+
+int jr_interrupts_fd(void) { return jr_interrupt_pipe[0]; }
+
+int jr_interrupts_take(void) {
+    if (jr_interrupt_pipe[0] < 0) return 0;
+    char buffer[64];
+    int seen = 0;
+    for (;;) {
+        ssize_t n = read(jr_interrupt_pipe[0], buffer, sizeof buffer);
+        if (n > 0) {
+            seen = 1;
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        return seen;
+    }
 }

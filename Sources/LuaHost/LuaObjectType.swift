@@ -72,6 +72,8 @@ public class LuaObjectClassBase: LuaHostTarget {
     public let name: String
     public let fieldNames: [String]
     public let methodNames: [String]
+    /// Field names in the order the type declares them (for display).
+    public let declaredFields: [String]
     /// The metatable, in the registry (set once registration has built it).
     var metatableReference: Int32 = LUA_NOREF
     unowned(unsafe) let lua: LuaState
@@ -89,6 +91,7 @@ public class LuaObjectClassBase: LuaHostTarget {
         self.name = type.name
         self.fieldNames = type.fieldNames
         self.methodNames = type.methodNames
+        self.declaredFields = type.fields.map(\.name)
         self.lua = lua
         func payload(_ raw: UnsafeMutableRawPointer) -> Payload { raw.assumingMemoryBound(to: Payload.self).pointee }
         getters = ContiguousArray(

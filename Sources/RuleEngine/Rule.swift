@@ -63,7 +63,7 @@ extension Session {
         let label: String
         if let name, !name.isEmpty, name.utf8.count <= 100, !name.contains(where: { $0.isWhitespace || $0.isNewline }) {
             label = "rule '\(name)'"
-            if let earlier = rules.first(where: { $0.name == name }) {
+            if !redeclaresRules, let earlier = rules.first(where: { $0.name == name }) {
                 problems.append("the name is already taken by the rule declared at \(earlier.position.map(\.description) ?? "?")")
             }
         } else {
@@ -120,8 +120,15 @@ extension Session {
             }
             throw .message("\(label): " + problems.joined(separator: "; "))
         }
-        rules.append(
-            Rule(name: name, description: description, collection: collection, selector: selector, run: run, position: position))
+        let declared = Rule(
+            name: name, description: description, collection: collection, selector: selector, run: run, position: position)
+        if let earlier = rules.firstIndex(where: { $0.name == name }) {
+            // Only when redeclaring is allowed (interactive use): the new one takes its place.
+            rules[earlier].release(in: lua)
+            rules[earlier] = declared
+        } else {
+            rules.append(declared)
+        }
         return 0
     }
 }

@@ -28,7 +28,7 @@ public struct RuleFailure: Sendable {
 public struct RunOutcome: Sendable {
     public var rules: [RuleStats] = []
     public var failures: [RuleFailure] = []
-    /// A failure stopped the run (`--fail-fast`).
+    /// A failure stopped the run (`--fail-fast`, or an interrupt).
     public var stopped = false
 
     public init() {}
@@ -96,7 +96,8 @@ extension Session {
                     let id = rule.collection == .jobs ? store.jobs[i].id : store.orders[i].id
                     outcome.failures.append(
                         RuleFailure(rule: rule.name, kind: rule.collection == .jobs ? "job" : "order", object: id, error: error))
-                    if failFast {
+                    // Ctrl-C stops the whole run, not just this item.
+                    if failFast || error.kind == .interrupted {
                         outcome.stopped = true
                         break
                     }

@@ -29,6 +29,9 @@ public final class Session {
     /// otherwise a bad declaration is an error.
     public var collectsProblems = false
     public internal(set) var problems: [RuleProblem] = []
+    /// When set, declaring a rule under a taken name replaces the earlier
+    /// rule (at a prompt, where a rule is refined by declaring it again).
+    public var redeclaresRules = false
 
     public init(store: Store, now: UnixTime, limits: LuaLimits = .default,
                 output: @escaping (UnsafeRawBufferPointer) -> Void = LuaState.standardOutput) throws(LuaError) {
@@ -51,6 +54,23 @@ public final class Session {
         self.now = now
         generation &+= 1
         try lua.setGlobal("now", .integer(now))
+    }
+
+    /// Runs `load` (chunks that declare rules) and returns the rules it
+    /// declared, leaving the session's own rules as they were. The caller
+    /// releases them when done.
+    public func declaredRules(by load: () -> Void) -> [Rule] {
+        let own = rules
+        rules = []
+        load()
+        let declared = rules
+        rules = own
+        return declared
+    }
+
+    /// Lets the VM drop rules that `declaredRules(by:)` returned.
+    public func release(_ rules: [Rule]) {
+        for rule in rules { rule.release(in: lua) }
     }
 
     // MARK: Running chunks

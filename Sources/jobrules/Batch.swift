@@ -84,42 +84,13 @@ final class Batch {
     }
 }
 
-/// A rule file, read.
-struct RuleFile {
-    let path: String
-    let source: [UInt8]
-
-    /// The `.lua` files of `paths`: a directory gives its own `.lua` files in
-    /// name order (byte order); a file is taken as it is.
-    static func resolve(_ paths: [String]) throws -> [RuleFile] {
-        var files: [RuleFile] = []
-        let manager = FileManager.default
-        for path in paths {
-            var isDirectory: ObjCBool = false
-            guard manager.fileExists(atPath: path, isDirectory: &isDirectory) else {
-                throw UsageError("no rule file or directory '\(path)'")
-            }
-            var names: [String]
-            if isDirectory.boolValue {
-                do {
-                    names = try manager.contentsOfDirectory(atPath: path)
-                } catch {
-                    throw UsageError("cannot list '\(path)': \(fileErrorReason(error))")
-                }
-                names = names.filter { $0.hasSuffix(".lua") && !$0.hasPrefix(".") }
-                    .sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
-                    .map { (path.hasSuffix("/") ? path : path + "/") + $0 }
-            } else {
-                names = [path]
-            }
-            for name in names {
-                do {
-                    files.append(RuleFile(path: name, source: Array(try Data(contentsOf: URL(fileURLWithPath: name)))))
-                } catch {
-                    throw UsageError("cannot read '\(name)': \(fileErrorReason(error))")
-                }
-            }
+extension RuleFile {
+    /// The rule files of `--rules` (default: the `rules` directory); a problem is a usage error.
+    static func resolved(_ paths: [String]) throws -> [RuleFile] {
+        do {
+            return try resolve(paths.isEmpty ? ["rules"] : paths)
+        } catch {
+            throw UsageError(error.message)
         }
-        return files
     }
 }

@@ -30,7 +30,7 @@ struct CheckCommand: ParsableCommand {
     @OptionGroup var limitOptions: LimitOptions
 
     func run() throws {
-        let files = try RuleFile.resolve(rules.isEmpty ? ["rules"] : rules)
+        let files = try RuleFile.resolved(rules)
         let data: Store
         if let store {
             do {

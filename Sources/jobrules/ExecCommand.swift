@@ -69,7 +69,7 @@ struct ExecCommand: ParsableCommand {
         fflush(nil)
         let style = Terminal.errorStyle
         var out = ""
-        if !outcome.rules.isEmpty { out += RunReport.summary(outcome.rules, style: style) }
+        if !outcome.rules.isEmpty { out += RuleStats.table(outcome.rules, style: style) }
         if dryRun {
             if !changes.isEmpty {
                 out += "jobrules: dry run, nothing written; the plan (\(changes.count) change\(changes.count == 1 ? "" : "s")):\n"

@@ -49,17 +49,3 @@ func runJobRules(_ arguments: [String]) -> Never {
         exit(ExitStatus.invalidInput.rawValue)
     }
 }
-
-/// Why a file could not be read, as the system says it (`No such file or directory`).
-func fileErrorReason(_ error: any Error) -> String {
-    let nsError = error as NSError
-    if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain,
-        let code = POSIXErrorCode(rawValue: Int32(underlying.code))
-    {
-        return String(cString: strerror(code.rawValue))
-    }
-    if nsError.domain == NSCocoaErrorDomain, nsError.code == NSFileReadNoSuchFileError {
-        return "No such file or directory"
-    }
-    return nsError.localizedDescription
-}

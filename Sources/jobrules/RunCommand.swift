@@ -44,7 +44,7 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var limitOptions: LimitOptions
 
     func run() throws {
-        let files = try RuleFile.resolve(rules.isEmpty ? ["rules"] : rules)
+        let files = try RuleFile.resolved(rules)
         let batch = try Batch(options: storeOptions, limits: try limitOptions.limits(), dryRun: dryRun)
         defer { batch.release() }
         let problems = batch.load(ruleFiles: files)

@@ -40,7 +40,7 @@ struct RunReport {
         }
         out += "expired: \(expired.isEmpty ? "none" : "\(expired.count) job\(expired.count == 1 ? "" : "s") (\(Self.list(expired)))")\n"
         if !outcome.rules.isEmpty {
-            out += "\n" + Self.summary(outcome.rules, style: style)
+            out += "\n" + RuleStats.table(outcome.rules, style: style)
         }
         if dryRun {
             let plan = Plan(changes)
@@ -63,31 +63,6 @@ struct RunReport {
         return out
     }
 
-    /// One row per rule: matched, changed, errors, time.
-    static func summary(_ rules: [RuleStats], style: TextStyle) -> String {
-        let nameWidth = max(4, rules.map(\.name.count).max() ?? 0)
-        var out = style.bold(
-            "rule".padded(nameWidth) + "  on      " + "matched".rightAligned(8) + "changed".rightAligned(9)
-                + "errors".rightAligned(8) + "time".rightAligned(10)) + "\n"
-        for r in rules {
-            let errors = "\(r.errors)".rightAligned(8)
-            out += r.name.padded(nameWidth) + "  " + r.collection.rawValue.padded(6) + "  "
-                + "\(r.matched)".rightAligned(8) + "\(r.changed)".rightAligned(9)
-                + (r.errors > 0 ? style.error(errors) : errors) + Self.format(r.duration).rightAligned(10) + "\n"
-        }
-        return out
-    }
-
-    static func format(_ d: Duration) -> String {
-        let seconds = seconds(d)
-        if seconds < 1 { return String(format: "%.1f ms", seconds * 1000) }
-        return String(format: "%.2f s", seconds)
-    }
-
-    static func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-    }
-
     /// At most ten ids, then how many more.
     static func list(_ ids: [String]) -> String {
         ids.count <= 10 ? ids.joined(separator: ", ") : ids.prefix(10).joined(separator: ", ") + ", … \(ids.count - 10) more"
@@ -101,7 +76,7 @@ struct RunReport {
                 ("file", r.position.map { .string($0.chunk) } ?? .null),
                 ("line", r.position.map { .int(Int64($0.line)) } ?? .null),
                 ("matched", .int(Int64(r.matched))), ("changed", .int(Int64(r.changed))), ("errors", .int(Int64(r.errors))),
-                ("seconds", .number(Self.seconds(r.duration))),
+                ("seconds", .number(r.seconds)),
             ])
         })
         let errors = ChangeValue.array(outcome.failures.map { f in

@@ -21,10 +21,10 @@ struct StoreOptions: ParsableArguments {
     }
 
     /// The run's clock: `--now`, or the real one (read once per run).
-    var clock: UnixTime {
-        if let now, let t = RFC3339.parse(now) { return t }
-        return UnixTime(Date().timeIntervalSince1970)
-    }
+    var clock: UnixTime { fixedClock ?? UnixTime(Date().timeIntervalSince1970) }
+
+    /// `--now`, when given.
+    var fixedClock: UnixTime? { now.flatMap(RFC3339.parse) }
 
     var file: JSONStoreFile { JSONStoreFile(path: store) }
 }

@@ -186,4 +186,17 @@ void jr_pushlistiterator(lua_State *L);
 /// Returns 0 when there is no such function or it has no line.
 int jr_where(lua_State *L, int level, char *source, size_t capacity, int *line);
 
+// MARK: - Ctrl-C
+
+/// Installs the SIGINT handler (once). From then on SIGINT stops the chunk
+/// running on the target host (if any) and writes a byte to a pipe, so that
+/// a loop waiting for input sees it too. Returns 0 or an errno value.
+int jr_interrupts_install(void);
+/// The host whose running chunk SIGINT stops; NULL for none.
+void jr_interrupts_target(jr_host *host);
+/// The pipe's read end (non-blocking), to wait on with poll.
+int jr_interrupts_fd(void);
+/// Drains the pipe: 1 if a SIGINT came since the last call, else 0.
+int jr_interrupts_take(void);
+
 #endif

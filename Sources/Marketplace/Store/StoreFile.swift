@@ -181,6 +181,11 @@ public struct JSONStoreFile: StoreBackend, Sendable {
             modified: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec))
     }
 
+    /// Whether the file on disk is still the version that was loaded (or last saved).
+    public func isCurrent(_ version: StoreVersion) -> Bool {
+        currentVersion(revision: version.revision) == version
+    }
+
     /// The version on disk now, or nil if there is no file.
     func currentVersion(revision: Int64) -> StoreVersion? {
         var st = stat()

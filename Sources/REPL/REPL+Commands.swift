@@ -1,0 +1,265 @@
+import Foundation
+import LuaHost
+import Marketplace
+import RuleEngine
+
+extension REPL {
+    enum Outcome { case proceed, quit }
+
+    static let commands: [(name: String, arguments: String, summary: String)] = [
+        ("help", "[NAME]", "these lines; with NAME, one function, method or object type, with an example"),
+        ("run", "[RULE…]", "run the rules (the rule files, then those declared here), staged"),
+        ("diff", "", "the pending changes, in the plan format of `run --dry-run`"),
+        ("undo", "", "drop the changes of the last statement (or :run)"),
+        ("save", "", "write the pending changes to the store and its audit log"),
+        ("reload", "", "re-read the store, dropping the pending changes (asks first)"),
+        ("show", "EXPR", "every field of an object, or a whole table"),
+        ("quit", "", "leave (asks about pending changes); Ctrl-D too"),
+    ]
+
+    /// Runs a `:command` line.
+    func command(_ line: String) -> Outcome {
+        let body = line.dropFirst()
+        let name = String(body.prefix { !$0.isWhitespace })
+        let argument = body.dropFirst(name.count).trimmingCharacters(in: .whitespaces)
+        let matches = Self.commands.map(\.name).filter { $0.hasPrefix(name) }
+        let resolved = Self.commands.contains { $0.name == name } ? name : (matches.count == 1 ? matches[0] : nil)
+        guard !name.isEmpty, let resolved else {
+            let hint = matches.count > 1 ? " (could be :\(matches.joined(separator: ", :")))" : ""
+            warn("unknown command ':\(name)'\(hint); :help lists them")
+            return .proceed
+        }
+        switch resolved {
+        case "help": help(argument)
+        case "run": runRules(argument.split(separator: " ").map(String.init))
+        case "diff": diff()
+        case "undo": undo()
+        case "save": save()
+        case "reload": reload()
+        case "show": show(argument)
+        default: return leave() ? .quit : .proceed
+        }
+        return .proceed
+    }
+
+    // MARK: Staged changes
+
+    func diff() {
+        let changes = store.changes
+        guard !changes.isEmpty else { return say("no pending changes\n") }
+        let plan = Plan(changes)
+        say("\(Self.count(changes.count, "pending change")) to \(Self.count(plan.entries.count, "object")):\n")
+        say(plan.text(style: style))
+    }
+
+    func undo() {
+        guard let step = steps.popLast() else {
+            let pending = store.changes.count
+            return say(pending > 0 ? "nothing to undo (the pending changes are the expiry applied at load; :reload drops them)\n" : "nothing to undo\n")
+        }
+        store.rollback(to: step.savepoint)
+        let label = step.label.split(separator: "\n").first.map(String.init) ?? step.label
+        say("undid \(Self.count(step.changes, "change")) of: \(label)\(step.label.contains("\n") ? " …" : "")\n")
+    }
+
+    /// Writes the staged changes; false when nothing could be written.
+    @discardableResult
+    func save() -> Bool {
+        let changes = store.changes
+        guard !changes.isEmpty else {
+            say("nothing to save\n")
+            return true
+        }
+        let lock: any StoreLock
+        do {
+            lock = try file.lock(timeout: options.lockTimeout)
+        } catch {
+            warn(style.error("not saved: \(error.description)"))
+            return false
+        }
+        defer { lock.unlock() }
+        // Checked before clearing a killed save's leftovers: those belong to whoever saved last.
+        guard file.isCurrent(version) else {
+            warn(
+                style.error("not saved: \(file.path) changed on disk since it was loaded (another run or REPL saved it).")
+                    + "\n\(Self.count(changes.count, "change")) still pending: :diff shows them; "
+                    + ":reload drops them and reads the new store, where you can make them again.")
+            return false
+        }
+        file.recover(storeRevision: version.revision)
+        do {
+            let before = version.revision
+            version = try file.save(
+                store, over: version, audit: AuditBatch(runID: AuditBatch.newRunID(), at: session.now, changes: changes))
+            store.commit()
+            steps.removeAll()
+            stagedAtLoad = 0
+            say("saved \(Self.count(changes.count, "change")) to \(file.path) (revision \(before) → \(version.revision))\n")
+            return true
+        } catch {
+            warn(style.error("not saved: \(error.description)") + "\nYour changes are still pending.")
+            return false
+        }
+    }
+
+    func reload() {
+        let pending = store.changes.count
+        if pending > 0 {
+            guard ask("Drop \(Self.count(pending, "pending change")) and re-read \(file.path)? [y/N]: ") == "y" else {
+                return say("kept the pending changes\n")
+            }
+        }
+        let loaded: LoadedStore
+        do {
+            loaded = try file.load()
+        } catch {
+            return warn(style.error("not reloaded: \(error.description)"))
+        }
+        let now = options.now ?? Self.clock()
+        expired = Self.expire(loaded.store, at: now)
+        do {
+            try session.replace(store: loaded.store, now: now)
+        } catch {
+            return warn(style.error("not reloaded: \(error.message)"))
+        }
+        version = loaded.version
+        steps.removeAll()
+        stagedAtLoad = loaded.store.changes.count
+        say(storeLine + "\n")
+        if let expiredLine { say(expiredLine + "\n") }
+    }
+
+    // MARK: Rules
+
+    /// `:run [RULE…]`: the rule files (read afresh) and the rules declared at
+    /// the prompt (which win over a file's rule of the same name), as one step.
+    func runRules(_ names: [String]) {
+        let files: [RuleFile]
+        do {
+            files = try RuleFile.resolve(options.rules)
+        } catch {
+            return warn(style.error(error.message))
+        }
+        let savepoint = store.savepoint()
+        var problems: [String] = []
+        let fileRules = session.declaredRules {
+            for file in files {
+                store.actor = "file:" + file.path
+                do {
+                    try session.run(file: file.path, source: file.source)
+                } catch {
+                    problems.append(Self.message(error))
+                }
+            }
+        }
+        defer { session.release(fileRules) }
+        store.actor = Self.actor
+        guard problems.isEmpty else {
+            store.rollback(to: savepoint)
+            return warn(style.error("rule files are invalid, nothing was run:") + "\n" + problems.joined(separator: "\n"))
+        }
+        let own = session.rules
+        var rules = fileRules.filter { rule in !own.contains { $0.name == rule.name } } + own
+        if !names.isEmpty {
+            let unknown = names.filter { name in !rules.contains { $0.name == name } }
+            guard unknown.isEmpty else {
+                store.rollback(to: savepoint)
+                let known = rules.map(\.name).joined(separator: ", ")
+                return warn(
+                    style.error("no rule named \(unknown.map { "'\($0)'" }.joined(separator: ", "))")
+                        + " (there are: \(known.isEmpty ? "none" : known))")
+            }
+            rules = rules.filter { names.contains($0.name) }
+        }
+        guard !rules.isEmpty else {
+            return say("no rules: none in \(options.rules.joined(separator: ", ")) and none declared here\n")
+        }
+        let outcome = lua.interruptible { session.run(rules) }
+        store.actor = Self.actor
+        if outcome.failures.last?.error.kind == .interrupted {
+            let made = store.changes.count - savepoint.changeCount
+            store.rollback(to: savepoint)
+            return warn(style.error("interrupted: the run's \(Self.count(made, "change")) rolled back"))
+        }
+        say(RuleStats.table(outcome.rules, style: style))
+        for failure in outcome.failures {
+            warn(style.error("rule \(failure.rule) on \(failure.kind) \(failure.object): ") + failure.error.message)
+        }
+        let made = store.changes.count - savepoint.changeCount
+        if made > 0 {
+            steps.append(Step(savepoint: savepoint, label: ":run" + names.map { " " + $0 }.joined(), changes: made))
+            say("\(Self.count(made, "change")) staged (:diff shows them, :undo drops them, :save writes them)\n")
+        } else {
+            say("no changes\n")
+        }
+    }
+
+    // MARK: Looking
+
+    /// `:show EXPR`: an object with all its fields, or a table in full.
+    func show(_ expression: String) {
+        guard !expression.isEmpty else { return warn("usage: :show EXPR (an object or a table)") }
+        let reader: LuaReference
+        if let fieldReader {
+            reader = fieldReader
+        } else {
+            do {
+                reader = try lua.function(Self.fieldReaderSource, chunkName: "=show")
+                fieldReader = reader
+            } catch {
+                return warn(style.error(error.message))
+            }
+        }
+        var full = ValuePrinter.full
+        full.maxItems = 1000
+        var nested = printer
+        nested.maxDepth = 2
+        let lua = self.lua
+        run(Array(("return " + expression).utf8), label: ":show " + expression) { call, results in
+            guard let value = results.first else { return "nil" }
+            guard let info = call.objectInfo(value) else { return full.render(call, value) }
+            let summary = call.objectDescription(value) ?? info.type
+            do {
+                return try lua.call(
+                    reader,
+                    arguments: { c in
+                        c.pushCopy(of: value)
+                        c.newTable(array: info.fields.count)
+                        for (k, name) in info.fields.enumerated() {
+                            c.push(name)
+                            c.setIndex(k + 1)
+                        }
+                        return 2
+                    },
+                    result: { c in
+                        let values = c.absolute(-1)
+                        let width = info.fields.map(\.count).max() ?? 0
+                        var lines = [summary]
+                        for (k, name) in info.fields.enumerated() {
+                            c.rawIndex(values, k + 1)
+                            lines.append("  " + name.padded(width) + " = " + nested.render(c, -1))
+                            c.pop()
+                        }
+                        if !info.methods.isEmpty { lines.append("  methods: " + info.methods.map { ":" + $0 + "()" }.joined(separator: " ")) }
+                        return lines.joined(separator: "\n")
+                    })
+            } catch {
+                return summary + "\n  (fields unreadable: \(Self.message(error)))"
+            }
+        }
+    }
+
+    /// A Lua error's message (errors from closures arrive untyped).
+    static func message(_ error: any Error) -> String {
+        (error as? LuaError)?.message ?? String(describing: error)
+    }
+
+    /// Reads the named fields of an object, in order (runs protected: a field may refuse).
+    static let fieldReaderSource = """
+        return function(object, names)
+          local values = {}
+          for i = 1, #names do values[i] = object[names[i]] end
+          return values
+        end
+        """
+}

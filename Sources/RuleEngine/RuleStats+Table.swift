@@ -1,0 +1,31 @@
+import Foundation
+
+extension RuleStats {
+    /// One row per rule: matched, changed, errors, time.
+    public static func table(_ rules: [RuleStats], style: TextStyle) -> String {
+        let nameWidth = max(4, rules.map(\.name.count).max() ?? 0)
+        var out = style.bold(
+            "rule".padded(nameWidth) + "  on      " + "matched".rightAligned(8) + "changed".rightAligned(9)
+                + "errors".rightAligned(8) + "time".rightAligned(10)) + "\n"
+        for r in rules {
+            let errors = "\(r.errors)".rightAligned(8)
+            out += r.name.padded(nameWidth) + "  " + r.collection.rawValue.padded(6) + "  "
+                + "\(r.matched)".rightAligned(8) + "\(r.changed)".rightAligned(9)
+                + (r.errors > 0 ? style.error(errors) : errors) + Self.format(r.duration).rightAligned(10) + "\n"
+        }
+        return out
+    }
+
+    static func format(_ d: Duration) -> String {
+        let seconds = seconds(d)
+        if seconds < 1 { return String(format: "%.1f ms", seconds * 1000) }
+        return String(format: "%.2f s", seconds)
+    }
+
+    /// The rule's time in seconds.
+    public var seconds: Double { Self.seconds(duration) }
+
+    static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+}
