@@ -872,6 +872,11 @@ static void jr_interrupts_setup(void) {
     sa.sa_flags = 0;  // no SA_RESTART: a blocking poll returns EINTR
     sigemptyset(&sa.sa_mask);
     if (sigaction(SIGINT, &sa, NULL) != 0) jr_interrupt_error = errno;
+    // A parent may have left SIGINT blocked; the thread that asks for Ctrl-C wants it.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
 int jr_interrupts_install(void) {

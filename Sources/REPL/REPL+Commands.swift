@@ -48,15 +48,13 @@ extension REPL {
         let changes = store.changes
         guard !changes.isEmpty else { return say("no pending changes\n") }
         let plan = Plan(changes)
-        say("\(Self.count(changes.count, "pending change")) to \(Self.count(plan.entries.count, "object")):\n")
+        let expiry = stagedAtLoad > 0 ? ", with \(stagedAtLoad) from the expiry at load," : ""
+        say("\(Self.count(pending, "pending change"))\(expiry) to \(Self.count(plan.entries.count, "object")):\n")
         say(plan.text(style: style))
     }
 
     func undo() {
-        guard let step = steps.popLast() else {
-            let pending = store.changes.count
-            return say(pending > 0 ? "nothing to undo (the pending changes are the expiry applied at load; :reload drops them)\n" : "nothing to undo\n")
-        }
+        guard let step = steps.popLast() else { return say("nothing to undo\n") }
         store.rollback(to: step.savepoint)
         let label = step.label.split(separator: "\n").first.map(String.init) ?? step.label
         say("undid \(Self.count(step.changes, "change")) of: \(label)\(step.label.contains("\n") ? " …" : "")\n")
@@ -82,19 +80,20 @@ extension REPL {
         guard file.isCurrent(version) else {
             warn(
                 style.error("not saved: \(file.path) changed on disk since it was loaded (another run or REPL saved it).")
-                    + "\n\(Self.count(changes.count, "change")) still pending: :diff shows them; "
+                    + "\n\(Self.count(pending, "change")) still pending: :diff shows them; "
                     + ":reload drops them and reads the new store, where you can make them again.")
             return false
         }
         file.recover(storeRevision: version.revision)
         do {
             let before = version.revision
+            let what = Self.count(pending, "change") + (stagedAtLoad > 0 ? " and \(stagedAtLoad) from the expiry" : "")
             version = try file.save(
                 store, over: version, audit: AuditBatch(runID: AuditBatch.newRunID(), at: session.now, changes: changes))
             store.commit()
             steps.removeAll()
             stagedAtLoad = 0
-            say("saved \(Self.count(changes.count, "change")) to \(file.path) (revision \(before) → \(version.revision))\n")
+            say("saved \(what) to \(file.path) (revision \(before) → \(version.revision))\n")
             return true
         } catch {
             warn(style.error("not saved: \(error.description)") + "\nYour changes are still pending.")
@@ -103,7 +102,6 @@ extension REPL {
     }
 
     func reload() {
-        let pending = store.changes.count
         if pending > 0 {
             guard ask("Drop \(Self.count(pending, "pending change")) and re-read \(file.path)? [y/N]: ") == "y" else {
                 return say("kept the pending changes\n")

@@ -46,7 +46,6 @@ extension REPL {
 
     /// The prompt, with the number of pending changes when there are any.
     var prompt: String {
-        let pending = store.changes.count
         guard pending > 0 else { return "jobrules> " }
         let tag = "[\(pending) pending]"
         // Readline must not count colour codes as columns: \u{1}…\u{2} hide them.
@@ -84,7 +83,6 @@ extension REPL {
 
     /// Whether to leave now: asks to save pending changes first.
     func leave() -> Bool {
-        let pending = store.changes.count
         guard pending > 0 else { return true }
         switch ask("\(Self.count(pending, "change")) not saved. Save to \(file.path) before leaving? [y]es, [n]o, [c]ancel: ") {
         case "y": return save()
@@ -118,7 +116,6 @@ extension REPL {
     public func runScript(_ source: [UInt8]) -> Int32 {
         let ok = run(source, label: "stdin", render: { _, _ in "" })
         fflush(nil)
-        let pending = store.changes.count - stagedAtLoad
         if ok && pending > 0 {
             warn(
                 "jobrules: \(Self.count(pending, "change")) not saved: the REPL saves only on :save "

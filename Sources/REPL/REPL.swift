@@ -56,7 +56,8 @@ public final class REPL {
     var session: Session
     var steps: [Step] = []
     var expired: [String]
-    /// Changes staged by loading (expiry), before any statement.
+    /// Changes staged by loading (expiry), before any statement: saved with
+    /// the rest, but not counted as the user's pending changes.
     var stagedAtLoad = 0
     let style: TextStyle
     let printer = ValuePrinter()
@@ -100,6 +101,8 @@ public final class REPL {
     }
 
     var store: Store { session.store }
+    /// Changes made at the prompt and not saved yet.
+    var pending: Int { store.changes.count - stagedAtLoad }
     var lua: LuaState { session.lua }
 
     /// Closes the VM.
@@ -192,6 +195,6 @@ public final class REPL {
     var expiredLine: String? {
         guard !expired.isEmpty else { return nil }
         let ids = expired.count <= 5 ? expired.joined(separator: ", ") : expired.prefix(5).joined(separator: ", ") + ", …"
-        return "\(Self.count(expired.count, "job")) expired as of now (\(ids)): staged like any change"
+        return "\(Self.count(expired.count, "job")) expired as of now (\(ids)): written with your next :save"
     }
 }

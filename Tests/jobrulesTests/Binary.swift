@@ -24,8 +24,8 @@ struct Binary {
         let stderr: String
     }
 
-    /// Runs with `arguments` in `directory`, standard input closed.
-    func run(_ arguments: [String], in directory: URL? = nil) throws -> Result {
+    /// Runs with `arguments` in `directory`; standard input is `input` (a pipe), or empty.
+    func run(_ arguments: [String], in directory: URL? = nil, input: String? = nil) throws -> Result {
         let process = Process()
         process.executableURL = url
         process.arguments = arguments
@@ -34,8 +34,13 @@ struct Binary {
         let err = Pipe()
         process.standardOutput = out
         process.standardError = err
-        process.standardInput = FileHandle.nullDevice
+        let stdin = Pipe()
+        process.standardInput = input == nil ? FileHandle.nullDevice : stdin
         try process.run()
+        if let input {
+            stdin.fileHandleForWriting.write(Data(input.utf8))
+            try stdin.fileHandleForWriting.close()
+        }
         // Read both pipes while the process runs so neither fills up.
         nonisolated(unsafe) var errData = Data()
         let group = DispatchGroup()

@@ -1,0 +1,264 @@
+import Foundation
+import Marketplace
+import Testing
+
+/// `jobrules repl` on a real pseudo-terminal, typed at as a person would, and
+/// off a terminal as a pipeline stage.
+@Suite struct ReplCommandTests {
+    let jobrules: Binary
+    let scratch: Scratch
+    let now = "2026-11-21T09:30:00Z"
+
+    init() throws {
+        jobrules = try Binary("jobrules")
+        scratch = try Scratch()
+        let made = try jobrules.run(["init", "--now", now], in: scratch.url)
+        try #require(made.status == 0)
+    }
+
+    let shippedRules = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("rules").path
+
+    var storePath: String { scratch.url.appendingPathComponent("store.json").path }
+    var historyPath: String { scratch.url.appendingPathComponent("history").path }
+
+    /// The REPL on a terminal (no colour unless asked), its history in the scratch directory.
+    func repl(_ extra: [String] = [], color: Bool = false, history: String? = nil) throws -> PseudoTerminal {
+        var environment = [
+            "TERM": "xterm-256color", "HOME": scratch.url.path, "LANG": "C.UTF-8", "INPUTRC": "/dev/null",
+            "JOBRULES_HISTORY": history ?? historyPath,
+        ]
+        if !color { environment["NO_COLOR"] = "1" }
+        let terminal = try PseudoTerminal(
+            jobrules.url, ["repl", "--now", now] + extra, in: scratch.url, environment: environment)
+        try terminal.expect("jobrules> ")
+        return terminal
+    }
+
+    func storeBytes() throws -> Data { try Data(contentsOf: URL(fileURLWithPath: storePath)) }
+
+    @Test func expressionsPrintStatementsRunAndInputContinuesUntilComplete() throws {
+        let t = try repl()
+        t.enter("jobs.get(\"J-1001\")")
+        #expect(try t.expect("jobrules> ").contains("Job J-1001 [new] theme-customization · Maple Goods · 0 messages · 70h left"))
+        t.enter("=1 + 1")
+        #expect(try t.expect("jobrules> ").hasSuffix("2\n"))
+        t.enter("answer = 41")
+        t.enter("answer + 1")
+        #expect(try t.expect("42\n").contains("jobrules> answer + 1"))
+        t.enter("for i = 1, 2 do")
+        try t.expect(">> ")
+        t.enter("print(\"n\" .. i)")
+        try t.expect(">> ")
+        t.enter("end")
+        try t.expect("n1\nn2\n")
+        t.enter("{b = 2, a = {1, 2}, c = members.get(\"m1\")}")
+        try t.expect("{a = {1, 2}, b = 2, c = Member m1 Ana Ruiz (lead) · 2 open jobs}")
+        t.enter("error(\"boom\")")
+        try t.expect("stdin:1: boom\n")
+        t.enter("x = = 1")
+        try t.expect("stdin:1: unexpected symbol near '='")
+        t.enter(":show jobs.get(\"J-1002\")")
+        let shown = try t.expect("methods: :assign()")
+        #expect(shown.contains("  merchant          = Merchant mer2 Copper Kettle Coffee"))
+        #expect(shown.contains("  tags              = {\"rush\"}"))
+        t.enter(":quit")
+        #expect(try t.waitForExit() == 0)
+    }
+
+    @Test func tabCompletesGlobalsKeysFieldsAndMethods() throws {
+        let t = try repl()
+        t.type("jobs.co" + PseudoTerminal.tab)
+        try t.expect("jobs.count")
+        t.enter("{status = \"new\"}")
+        try t.expect("8\n")
+        t.type("jobs.get(\"J-1001\"):de" + PseudoTerminal.tab)
+        try t.expect("decline")
+        t.enter("(\"not our field\")")
+        try t.expect("jobrules [3 pending]> ")
+        t.type("jobs.get(\"J-1002\").merchant.dr" + PseudoTerminal.tab)
+        try t.expect("dropshipper")
+        t.enter("")
+        try t.expect("false")
+        t.type("x = jobs.get('J-1003'):" + PseudoTerminal.tab + PseudoTerminal.tab)
+        let listed = try t.expect("untag")
+        #expect(listed.contains("assign") && listed.contains("has_tag") && listed.contains("reply"))
+        t.type(PseudoTerminal.ctrlU)
+        t.enter("")
+        t.type(":di" + PseudoTerminal.tab)
+        try t.expect(":diff")
+        t.enter("")
+        try t.expect("~ job J-1001  (repl)")
+    }
+
+    @Test func ctrlCStopsARunawayStatementAndRollsItBackOrClearsTheLine() throws {
+        let t = try repl()
+        t.enter("jobs.get(\"J-1001\"):tag(\"hot\"); while true do end")
+        Thread.sleep(forTimeInterval: 0.5)
+        t.type(PseudoTerminal.ctrlC)
+        try t.expect("stdin:1: interrupted (1 change of this statement rolled back)")
+        try t.expect("jobrules> ")
+        t.enter("jobs.get(\"J-1001\"):has_tag(\"hot\")")
+        try t.expect("false\n")
+        t.type("half a line")
+        try t.expect("half a line")
+        t.type(PseudoTerminal.ctrlC)
+        try t.expect("^C\n")
+        t.enter("1 + 1")
+        try t.expect("2\n")
+        // A long :run stops as a whole.
+        t.enter("for i = 1, 3 do")
+        t.type(PseudoTerminal.ctrlC)
+        try t.expect("jobrules> ")
+        t.enter("=\"still here\"")
+        try t.expect("\"still here\"")
+    }
+
+    @Test func historyIsKeptAcrossSessionsCappedAndPrivate() throws {
+        // Older entries beyond the cap are cut when a session ends.
+        try (1...1200).map { "old_\($0) = \($0)" }.joined(separator: "\n").appending("\n")
+            .write(toFile: historyPath, atomically: true, encoding: .utf8)
+        let first = try repl()
+        first.enter("remembered = 12345")
+        first.enter("remembered = 12345")
+        first.enter(":quit")
+        #expect(try first.waitForExit() == 0)
+        let lines = try String(contentsOfFile: historyPath, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 1000)
+        #expect(lines.last == ":quit")
+        #expect(lines.filter { $0 == "remembered = 12345" }.count == 1, "a repeated line is kept once")
+        let mode = try FileManager.default.attributesOfItem(atPath: historyPath)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+
+        let second = try repl()
+        second.type(PseudoTerminal.up + PseudoTerminal.up)
+        try second.expect("remembered = 12345")
+        second.enter("")
+        second.enter("remembered")
+        try second.expect("12345\n")
+    }
+
+    @Test func changesStayStagedUntilSaveAndUndoDropsAStatement() throws {
+        let before = try storeBytes()
+        let t = try repl(["--rules", shippedRules])
+        t.enter("jobs.get(\"J-1001\"):decline(\"not our field\")")
+        try t.expect("jobrules [3 pending]> ")
+        t.enter("jobs.get(\"J-1002\"):tag(\"vip\")")
+        try t.expect("jobrules [4 pending]> ")
+        #expect(try storeBytes() == before, "nothing is written before :save")
+        t.enter(":diff")
+        let plan = try t.expect("jobrules [4 pending]> ")
+        #expect(plan.contains("4 pending changes, with 4 from the expiry at load, to 5 objects:"))
+        #expect(plan.contains("~ job J-1001  (repl)"))
+        #expect(plan.contains("status:   \"new\" → \"declined\""))
+        #expect(plan.contains("~ job J-1002  (repl)"))
+        t.enter(":undo")
+        try t.expect("undid 1 change of: jobs.get(\"J-1002\"):tag(\"vip\")")
+        try t.expect("jobrules [3 pending]> ")
+        t.enter(":save")
+        try t.expect("saved 3 changes and 4 from the expiry to store.json (revision 0 → 1)")
+        try t.expect("jobrules> ")
+        let store = try JSONStoreFile(path: storePath).load().store
+        #expect(store.revision == 1)
+        #expect(store.jobs[try #require(store.job("J-1001"))].status == .declined)
+        #expect(store.jobs[try #require(store.job("J-1002"))].tags == ["rush"])
+        let audit = try String(contentsOfFile: storePath + ".audit.jsonl", encoding: .utf8)
+        #expect(audit.split(separator: "\n").count == 7)
+        #expect(audit.contains("\"actor\":\"repl\""))
+        t.enter(":run")
+        let ran = try t.expect("staged (:diff shows them")
+        #expect(ran.contains("decline-mismatched"))
+        t.enter(":undo")
+        try t.expect("undid")
+        try t.expect("jobrules> ")
+    }
+
+    @Test func aSaveOverAStoreChangedOnDiskIsRefused() throws {
+        let t = try repl()
+        t.enter("jobs.get(\"J-1002\"):tag(\"mine\")")
+        try t.expect("jobrules [1 pending]> ")
+        try scratch.write("theirs.lua", "jobs.get('J-1001'):tag('theirs')")
+        let other = try jobrules.run(["exec", "theirs.lua", "--now", now], in: scratch.url)
+        #expect(other.status == 0, "\(other.stderr)")
+        let theirs = try storeBytes()
+        t.enter(":save")
+        try t.expect("not saved: store.json changed on disk since it was loaded")
+        try t.expect("1 change still pending")
+        #expect(try storeBytes() == theirs, "the other run's save is kept")
+        t.enter(":reload")
+        try t.expect("Drop 1 pending change and re-read store.json? [y/N]: ")
+        t.enter("y")
+        try t.expect("store.json: revision 1")
+        t.enter("jobs.get(\"J-1001\"):has_tag(\"theirs\")")
+        try t.expect("true\n")
+    }
+
+    @Test func leavingWithPendingChangesAsks() throws {
+        let before = try storeBytes()
+        let t = try repl()
+        t.enter("jobs.get(\"J-1002\"):tag(\"vip\")")
+        try t.expect("jobrules [1 pending]> ")
+        t.type(PseudoTerminal.ctrlD)
+        try t.expect("1 change not saved. Save to store.json before leaving? [y]es, [n]o, [c]ancel: ")
+        t.enter("c")
+        try t.expect("jobrules [1 pending]> ")
+        t.enter(":quit")
+        try t.expect("[c]ancel: ")
+        t.enter("n")
+        try t.expect("left without saving 1 change")
+        #expect(try t.waitForExit() == 0)
+        #expect(try storeBytes() == before)
+    }
+
+    @Test func helpListsEverythingAndExplainsOneName() throws {
+        let t = try repl()
+        t.enter(":help")
+        let all = try t.expect("jobrules> ")
+        #expect(all.contains(":save"))
+        #expect(all.contains("jobs.where([filter]) → Job[]"))
+        #expect(all.contains("Job:decline(reason)"))
+        t.enter(":help jobs.where")
+        let one = try t.expect("jobrules> ")
+        #expect(one.contains("jobs.where([filter: JobFilter]) → Job[]"))
+        #expect(one.contains("Example: `jobs.where{status = {\"new\", \"opened\"}, service = \"seo\"}`"))
+        t.enter(":help nothing_like_this")
+        try t.expect("no help for 'nothing_like_this'")
+    }
+
+    @Test func thePromptIsColouredOnlyWhenAllowed() throws {
+        let t = try repl(color: true)
+        t.enter("jobs.get(\"J-1002\"):tag(\"vip\")")
+        try t.expect("[1 pending]")
+        #expect(String(decoding: t.output, as: UTF8.self).contains("\u{1B}[33m[1 pending]"))
+        let plain = try repl()
+        plain.enter("jobs.get(\"J-1002\"):tag(\"vip\")")
+        try plain.expect("[1 pending]")
+        #expect(!String(decoding: plain.output, as: UTF8.self).contains("\u{1B}[33m"))
+    }
+
+    @Test func offATerminalStandardInputRunsAsAScript() throws {
+        let result = try jobrules.run(
+            ["repl", "--now", now], in: scratch.url,
+            input: "print(jobs.count{})\nlocal ids = {}\nfor j in jobs.each{status = 'new'} do ids[#ids + 1] = j.id end\nprint(table.concat(ids, ' '))\n")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == "30\nJ-1001 J-1002 J-1003 J-1004 J-1005 J-1007 J-1028 J-1029\n")
+        #expect(result.stderr == "")
+        #expect(!result.stdout.contains("jobrules>"))
+
+        let failing = try jobrules.run(["repl", "--now", now], in: scratch.url, input: "print('before')\nerror('boom')\n")
+        #expect(failing.status == 1)
+        #expect(failing.stdout == "before\n")
+        #expect(failing.stderr == "stdin:2: boom\n")
+
+        let before = try storeBytes()
+        let changing = try jobrules.run(["repl", "--now", now], in: scratch.url, input: "jobs.get('J-1001'):tag('x')")
+        #expect(changing.status == 0)
+        #expect(changing.stderr.contains("1 change not saved"))
+        #expect(try storeBytes() == before)
+
+        let missing = try jobrules.run(["repl", "--store", "nope.json"], in: scratch.url, input: "")
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("no store at 'nope.json'"))
+    }
+}
+
