@@ -40,6 +40,9 @@ extension LuaState {
         guard state != nil else { return try body() }
         jr_clear_stop(host)
         jr_interrupts_target(host)
+        // A Ctrl-C that came after the input was read but before the target
+        // was set (the pipe still holds it) stops this body as soon as it runs.
+        if LuaInterrupts.take() { jr_request_stop(host, Int32(JR_STOP_INTERRUPT)) }
         defer {
             jr_interrupts_target(nil)
             jr_clear_stop(host)

@@ -19,12 +19,23 @@ public final class LineEditor {
 
     let historyPath: String?
     let historySize: Int32
+    /// The terminal's settings before the editor changed them.
+    private var savedSettings: termios?
 
     /// `history`: the file that keeps entered statements across sessions (nil: none).
     public init(history: String?, historySize: Int = 1000, complete: @escaping (String, String) -> [Completer.Candidate]) {
         historyPath = history
         self.historySize = Int32(clamping: historySize)
         LineEditorState.complete = complete
+        // Ctrl-C must not flush the terminal's queues: the kernel flushes
+        // right after it raises SIGINT, so it could discard what the REPL
+        // writes in answer (the `^C`, the newline, the interrupted message).
+        var settings = termios()
+        if tcgetattr(0, &settings) == 0 {
+            savedSettings = settings
+            settings.c_lflag |= tcflag_t(NOFLSH)
+            tcsetattr(0, TCSANOW, &settings)
+        }
         jr_rl_configure(completeHook)
         using_history()
         stifle_history(self.historySize)
@@ -40,7 +51,10 @@ public final class LineEditor {
     public func read(prompt: String) -> Input {
         LineEditorState.done = false
         LineEditorState.result = .end
-        LuaInterrupts.take()
+        // A Ctrl-C since the last line (one that stopped a statement, or came
+        // between prompts) discards what was typed ahead, as a terminal's own
+        // interrupt would: the terminal is set not to flush by itself.
+        if LuaInterrupts.take() { tcflush(0, TCIFLUSH) }
         jr_rl_reset_eof()
         rl_callback_handler_install(prompt, lineHook)
         while !LineEditorState.done {
@@ -81,6 +95,10 @@ public final class LineEditor {
     /// Cuts the history file to its cap.
     public func close() {
         if let historyPath { history_truncate_file(historyPath, historySize) }
+        if var settings = savedSettings {
+            tcsetattr(0, TCSANOW, &settings)
+            savedSettings = nil
+        }
     }
 }
 

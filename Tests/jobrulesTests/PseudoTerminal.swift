@@ -20,7 +20,12 @@ final class PseudoTerminal {
     struct Timeout: Error, CustomStringConvertible {
         let waitingFor: String
         let screen: String
-        var description: String { "timed out waiting for \(waitingFor.debugDescription); the screen so far:\n\(screen)" }
+        /// The last bytes as written, escape sequences included.
+        let tail: [UInt8]
+        var description: String {
+            "timed out waiting for \(waitingFor.debugDescription); the screen so far:\n\(screen)\n"
+                + "the last bytes: \(String(decoding: tail, as: UTF8.self).debugDescription)"
+        }
     }
 
     init(_ executable: URL, _ arguments: [String], in directory: URL, environment: [String: String]) throws {
@@ -74,7 +79,7 @@ final class PseudoTerminal {
                 return before
             }
             guard Date() < deadline, read(until: deadline) else {
-                throw Timeout(waitingFor: text, screen: String(screen[mark...]))
+                throw Timeout(waitingFor: text, screen: String(screen[mark...]), tail: Array(raw.suffix(300)))
             }
         }
     }
@@ -138,6 +143,6 @@ final class PseudoTerminal {
                 return code
             }
         }
-        throw Timeout(waitingFor: "the program to exit", screen: String(screen[mark...]))
+        throw Timeout(waitingFor: "the program to exit", screen: String(screen[mark...]), tail: Array(raw.suffix(300)))
     }
 }

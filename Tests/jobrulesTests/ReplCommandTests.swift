@@ -94,24 +94,41 @@ import Testing
     @Test func ctrlCStopsARunawayStatementAndRollsItBackOrClearsTheLine() throws {
         let t = try repl()
         t.enter("jobs.get(\"J-1001\"):tag(\"hot\"); while true do end")
-        Thread.sleep(forTimeInterval: 0.5)
+        // Once the line is accepted (its newline echoed), Ctrl-C stops the run;
+        // before that the terminal would discard the typed line instead.
+        try t.expect("while true do end\n")
+        Thread.sleep(forTimeInterval: 0.2)
         t.type(PseudoTerminal.ctrlC)
         try t.expect("stdin:1: interrupted (1 change of this statement rolled back)")
         try t.expect("jobrules> ")
         t.enter("jobs.get(\"J-1001\"):has_tag(\"hot\")")
         try t.expect("false\n")
+        try t.expect("jobrules> ")
         t.type("half a line")
         try t.expect("half a line")
         t.type(PseudoTerminal.ctrlC)
         try t.expect("^C\n")
         t.enter("1 + 1")
         try t.expect("2\n")
-        // A long :run stops as a whole.
+        try t.expect("jobrules> ")
+        // At a continuation prompt it abandons the whole statement.
         t.enter("for i = 1, 3 do")
+        try t.expect(">> ")
         t.type(PseudoTerminal.ctrlC)
         try t.expect("jobrules> ")
         t.enter("=\"still here\"")
         try t.expect("\"still here\"")
+        try t.expect("jobrules> ")
+        // What was typed ahead while a statement ran is dropped with it.
+        t.enter("while true do end")
+        try t.expect("while true do end\n")
+        t.enter("typed_ahead = 1")
+        try t.expect("typed_ahead = 1")
+        t.type(PseudoTerminal.ctrlC)
+        try t.expect("stdin:1: interrupted\n")
+        try t.expect("jobrules> ")
+        t.enter("typed_ahead")
+        try t.expect("nil\n")
     }
 
     @Test func historyIsKeptAcrossSessionsCappedAndPrivate() throws {

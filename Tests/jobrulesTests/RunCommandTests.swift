@@ -25,7 +25,10 @@ import Testing
     func job(_ store: Store, _ id: String) throws -> Job { store.jobs[try #require(store.job(id))] }
 
     func run(_ arguments: [String]) throws -> Binary.Result {
-        try jobrules.run(arguments + ["--now", now], in: scratch.url)
+        // The clock goes before `--`: what follows it is the script's own.
+        var arguments = arguments
+        arguments.insert(contentsOf: ["--now", now], at: arguments.firstIndex(of: "--") ?? arguments.endIndex)
+        return try jobrules.run(arguments, in: scratch.url)
     }
 
     @Test func theShippedRulesRunOnTheSampleAndASecondRunChangesNothing() throws {
