@@ -1,0 +1,47 @@
+import Foundation
+import Testing
+
+/// The reference scripts of `bench/` do what the shipped rules do: on the
+/// sample store and on a generated one, each leaves jobrules' outcome.
+@Suite struct BenchReferenceTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    /// Runs `arguments` from the repository; its status and standard output and error.
+    func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        process.currentDirectoryURL = Self.repository
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, text)
+    }
+
+    @Test(arguments: ["sample", "generated"])
+    func everyReferenceLeavesJobrulesOutcome(store kind: String) throws {
+        let scratch = try Scratch()
+        let jobrules = try Binary("jobrules")
+        let store = scratch.url.appendingPathComponent("store.json").path
+        let now = "2026-11-21T09:00:00Z"
+        if kind == "sample" {
+            #expect(try jobrules.run(["init", "--store", store, "--now", now]).status == 0)
+        } else {
+            let made = try run(["python3", "scripts/gen-store", "--jobs", "3000", "--now", now, "-o", store])
+            try #require(made.status == 0, "\(made.output)")
+        }
+        let checked = try run(["python3", "bench/check-outcome", store, "--now", now, "--jobrules", jobrules.url.path])
+        #expect(checked.status == 0, "bench/check-outcome (its tools come from scripts/ensure-deps --bench):\n\(checked.output)")
+        let lines = checked.output.split(separator: "\n").filter { !$0.hasPrefix(" ") }
+        #expect(lines.count == 3)
+        for name in ["python-json", "python-orjson", "lua-cjson"] {
+            #expect(lines.contains { $0.hasPrefix(name) && $0.contains("same outcome as jobrules") }, "\(checked.output)")
+        }
+        // Not a vacuous agreement: the store had work for every rule.
+        #expect(!checked.output.contains("(0 changes"), "\(checked.output)")
+    }
+}
