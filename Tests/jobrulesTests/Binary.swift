@@ -54,6 +54,22 @@ struct Binary {
     }
 }
 
+/// Runs a tool of the machine (found on PATH) with `arguments` in `directory`;
+/// its status and its standard output and error together.
+func runTool(_ arguments: [String], in directory: URL) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = arguments
+    process.currentDirectoryURL = directory
+    let out = Pipe()
+    process.standardOutput = out
+    process.standardError = out
+    try process.run()
+    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return (process.terminationStatus, text)
+}
+
 /// A fresh directory for one test, removed at the end.
 final class Scratch {
     let url: URL

@@ -8,17 +8,8 @@ import Testing
         .deletingLastPathComponent()
 
     @Test func luacheckIsCleanOnRulesAndScripts() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["luacheck", "--no-color", "--formatter", "plain", "rules", "scripts"]
-        process.currentDirectoryURL = Self.repository
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "luacheck (Debian's lua-check, installed by scripts/ensure-deps): \(text)")
+        let (status, text) = try runTool(["luacheck", "--no-color", "--formatter", "plain", "rules", "scripts"], in: Self.repository)
+        #expect(status == 0, "luacheck (Debian's lua-check, installed by scripts/ensure-deps): \(text)")
     }
 
     @Test func everyAnnotatedFieldAndMethodExists() throws {
