@@ -380,21 +380,30 @@ void *jr_toobject(lua_State *L, int idx, uint32_t type_id) {
     return (char *)header + jr_object_payload_offset();
 }
 
+void *jr_object_self(lua_State *L) {
+    jr_object_header *header = (jr_object_header *)lua_touserdata(L, 1);
+    if (header == NULL || !header->alive) return NULL;
+    return (char *)header + jr_object_payload_offset();
+}
+
 uint32_t jr_objecttype(lua_State *L, int idx) {
     jr_object_header *header = jr_header(L, idx);
     return (header != NULL && header->alive) ? header->type_id : 0;
 }
 
 static int jr_object_index(lua_State *L) {
-    lua_settop(L, 2);
+    // One lookup in the type's members: a method (a function) or a field (its index).
     lua_pushvalue(L, 2);
-    if (lua_rawget(L, lua_upvalueindex(2)) == LUA_TFUNCTION) return 1;
-    lua_pop(L, 1);
-    lua_pushvalue(L, 2);
-    if (lua_rawget(L, lua_upvalueindex(3)) == LUA_TNUMBER) {
+    switch (lua_rawget(L, lua_upvalueindex(2))) {
+    case LUA_TFUNCTION:
+        return 1;
+    case LUA_TNUMBER: {
         lua_Integer field = lua_tointeger(L, -1);
-        lua_pop(L, 1);
+        lua_settop(L, 2);
         return jr_dispatch(L, lua_touserdata(L, lua_upvalueindex(1)), JR_OP_GET, field);
+    }
+    default:
+        break;
     }
     if (lua_type(L, 2) == LUA_TSTRING) {
         return luaL_error(L, "%s has no field or method '%s'", lua_tostring(L, lua_upvalueindex(4)),
@@ -452,8 +461,21 @@ void jr_newobjecttype(lua_State *L, void *target, const char *name, int collecta
     lua_setfield(L, mt, "__metatable");
     lua_insert(L, mt - 2);  // mt, methods, fields
     mt -= 2;
-    // jr_setmetamethod expects methods at -2 and fields at -1.
+    // __index looks names up once in a table of both: fields (their index),
+    // then methods (functions; a method wins over a field of the same name).
+    lua_createtable(L, 0, 16);
+    for (int source = mt + 2; source >= mt + 1; source--) {
+        lua_pushnil(L);
+        while (lua_next(L, source) != 0) {
+            lua_pushvalue(L, -2);
+            lua_insert(L, -2);
+            lua_rawset(L, -4);
+        }
+    }
+    lua_pushvalue(L, mt + 2);  // fields (upvalue 3, unused by __index)
     jr_setmetamethod(L, mt, "__index", jr_object_index, target);
+    lua_pop(L, 2);
+    // jr_setmetamethod expects methods at -2 and fields at -1.
     jr_setmetamethod(L, mt, "__newindex", jr_object_newindex, target);
     jr_setmetamethod(L, mt, "__tostring", jr_object_tostring, target);
     jr_setmetamethod(L, mt, "__eq", jr_object_eq, target);

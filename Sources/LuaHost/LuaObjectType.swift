@@ -119,7 +119,8 @@ public class LuaObjectClassBase: LuaHostTarget {
         do {
             switch op {
             case Int32(JR_OP_GET):
-                guard let raw = jr_toobject(L, 1, typeID) else { throw LuaCallError.type(1, expected: name) }
+                // Only __index asks for a field: argument 1 is one of this type's objects.
+                guard let raw = jr_object_self(L) else { throw LuaCallError.type(1, expected: name) }
                 try getters[Int(field)](raw, call)
                 return 1
             case Int32(JR_OP_SET):

@@ -4,7 +4,7 @@ import Marketplace
 extension Session {
     func installAPI() throws(LuaError) {
         try installObjectTypes()
-        unowned let s = self
+        unowned(unsafe) let s = self  // the session outlives its VM: deinit closes it
 
         try lua.setGlobal(
             "jobs",

@@ -4,6 +4,18 @@ import Marketplace
 // The host object types of SPEC §4. Fields are read-only: every change goes
 // through a method, which goes through the Store's transitions.
 
+/// A job read where it lies in the store, one property at a time: a getter
+/// given the `Job` itself copied it whole (retaining and releasing each of its
+/// fields) on every field read.
+@dynamicMemberLookup
+struct JobInPlace {
+    let store: Store
+    let index: Int
+
+    @inline(__always)
+    subscript<T>(dynamicMember property: KeyPath<Job, T>) -> T { store.jobs[index][keyPath: property] }
+}
+
 /// Runs a domain action, turning its refusal into a Lua error that names the object.
 @inline(__always)
 func act<E: Error & CustomStringConvertible>(_ body: () throws(E) -> Void) throws(LuaCallError) {
@@ -25,11 +37,11 @@ extension Session {
     // MARK: Job
 
     func jobType() -> LuaObjectType<Handle> {
-        unowned let s = self
+        unowned(unsafe) let s = self  // the session outlives its VM: deinit closes it
         typealias F = LuaField<Handle>
         typealias M = LuaMethod<Handle>
-        func field(_ name: String, _ get: @escaping (Job, LuaCall) throws(LuaCallError) -> Void) -> F {
-            F(name) { h, call in try get(s.store.jobs[try s.job(h)], call) }
+        func field(_ name: String, _ get: @escaping (JobInPlace, LuaCall) throws(LuaCallError) -> Void) -> F {
+            F(name) { h, call in try get(JobInPlace(store: s.store, index: try s.job(h)), call) }
         }
         let fields: [F] = [
             field("id") { job, call in call.push(job.id) },
@@ -186,23 +198,23 @@ extension Session {
     // MARK: Member, merchant
 
     func memberType() -> LuaObjectType<Handle> {
-        unowned let s = self
-        func field(_ name: String, _ get: @escaping (Int, Member, LuaCall) -> Void) -> LuaField<Handle> {
-            LuaField(name) { h, call in
-                let m = try s.member(h)
-                get(m, s.store.members[m], call)
-            }
+        unowned(unsafe) let s = self  // the session outlives its VM: deinit closes it
+        // Getters take the member's index and read the one field they push:
+        // handing them the member by value copied (retained and released)
+        // every field of it on each read.
+        func field(_ name: String, _ get: @escaping (Int, LuaCall) -> Void) -> LuaField<Handle> {
+            LuaField(name) { h, call in get(try s.member(h), call) }
         }
         return LuaObjectType(
             name: "Member",
             fields: [
-                field("id") { _, m, call in call.push(m.id) },
-                field("name") { _, m, call in call.push(m.name) },
-                field("email") { _, m, call in call.push(m.email) },
-                field("role") { _, m, call in call.push(m.role) },
-                field("services") { _, m, call in call.push(strings: m.services) },
-                field("active") { _, m, call in call.push(m.active) },
-                field("open_jobs") { i, _, call in call.push(s.store.openJobs(ofMember: i)) },
+                field("id") { i, call in call.push(s.store.members[i].id) },
+                field("name") { i, call in call.push(s.store.members[i].name) },
+                field("email") { i, call in call.push(s.store.members[i].email) },
+                field("role") { i, call in call.push(s.store.members[i].role) },
+                field("services") { i, call in call.push(strings: s.store.members[i].services) },
+                field("active") { i, call in call.push(s.store.members[i].active) },
+                field("open_jobs") { i, call in call.push(s.store.openJobs(ofMember: i)) },
             ]
         ) { h in
             guard let i = try? s.member(h) else { return "Member (from a reloaded store)" }
@@ -213,7 +225,7 @@ extension Session {
     }
 
     func merchantType() -> LuaObjectType<Handle> {
-        unowned let s = self
+        unowned(unsafe) let s = self  // the session outlives its VM: deinit closes it
         func field(_ name: String, _ get: @escaping (Merchant, LuaCall) -> Void) -> LuaField<Handle> {
             LuaField(name) { h, call in get(s.store.merchants[try s.merchant(h)], call) }
         }
@@ -238,7 +250,7 @@ extension Session {
     // MARK: Message, contact, outbox
 
     func messageType() -> LuaObjectType<Handle> {
-        unowned let s = self
+        unowned(unsafe) let s = self  // the session outlives its VM: deinit closes it
         func field(_ name: String, _ get: @escaping (Message, LuaCall) -> Void) -> LuaField<Handle> {
             LuaField(name) { h, call in get(s.store.messages[try s.message(h)], call) }
         }
@@ -262,7 +274,7 @@ extension Session {
     }
 
     func contactType() -> LuaObjectType<Handle> {
-        unowned let s = self
+        unowned(unsafe) let s = self  // the session outlives its VM: deinit closes it
         func field(_ name: String, _ get: @escaping (Contact, LuaCall) -> Void) -> LuaField<Handle> {
             LuaField(name) { h, call in get(s.store.contacts[try s.contact(h)], call) }
         }
@@ -283,7 +295,7 @@ extension Session {
     }
 
     func outboxType() -> LuaObjectType<Handle> {
-        unowned let s = self
+        unowned(unsafe) let s = self  // the session outlives its VM: deinit closes it
         func field(_ name: String, _ get: @escaping (OutboxEntry, LuaCall) -> Void) -> LuaField<Handle> {
             LuaField(name) { h, call in get(s.store.outbox[try s.outboxEntry(h)], call) }
         }
@@ -307,7 +319,7 @@ extension Session {
     // MARK: Order
 
     func orderType() -> LuaObjectType<Handle> {
-        unowned let s = self
+        unowned(unsafe) let s = self  // the session outlives its VM: deinit closes it
         typealias F = LuaField<Handle>
         func field(_ name: String, _ get: @escaping (Order, LuaCall) -> Void) -> F {
             F(name) { h, call in get(s.store.orders[try s.order(h)], call) }
@@ -394,7 +406,7 @@ extension Session {
     // MARK: Agency
 
     func agencyType() throws(LuaError) -> LuaObjectType<Handle> {
-        unowned let s = self
+        unowned(unsafe) let s = self  // the session outlives its VM: deinit closes it
         let offers = try lua.reference { call in
             let service = try call.string(1)
             call.push(s.store.agency.offers(service))

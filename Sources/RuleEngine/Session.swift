@@ -48,6 +48,11 @@ public final class Session {
         lua.close()
     }
 
+    // The API's functions reach the session without retaining it (an
+    // `unowned(unsafe)` capture, which costs nothing per call): the VM must
+    // not outlive it, even when someone still holds `lua`.
+    deinit { close() }
+
     /// Binds the session to another store (a reload): objects from the old one stop working.
     public func replace(store: Store, now: UnixTime) throws(LuaError) {
         self.store = store

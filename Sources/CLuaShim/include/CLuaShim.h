@@ -163,6 +163,10 @@ static inline size_t jr_object_payload_offset(void) { return sizeof(jr_object_he
 void *jr_newobject(lua_State *L, uint32_t type_id, size_t payload_size);
 /// The payload of the host object at `idx` if its type is `type_id`, else NULL.
 void *jr_toobject(lua_State *L, int idx, uint32_t type_id);
+/// The payload of the object a metamethod of its type was called on (argument
+/// 1, which the VM guarantees to be one of that type's userdata), or NULL
+/// once it was collected.
+void *jr_object_self(lua_State *L);
 /// The type id of the host object at `idx`, or 0 when it is not one.
 uint32_t jr_objecttype(lua_State *L, int idx);
 
