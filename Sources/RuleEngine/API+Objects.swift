@@ -226,19 +226,20 @@ extension Session {
 
     func merchantType() -> LuaObjectType<Handle> {
         unowned(unsafe) let s = self  // the session outlives its VM: deinit closes it
-        func field(_ name: String, _ get: @escaping (Merchant, LuaCall) -> Void) -> LuaField<Handle> {
-            LuaField(name) { h, call in get(s.store.merchants[try s.merchant(h)], call) }
+        // As for members: the getter reads one field where the merchant lies.
+        func field(_ name: String, _ get: @escaping (Int, LuaCall) -> Void) -> LuaField<Handle> {
+            LuaField(name) { h, call in get(try s.merchant(h), call) }
         }
         return LuaObjectType(
             name: "Merchant",
             fields: [
-                field("id") { m, call in call.push(m.id) },
-                field("name") { m, call in call.push(m.name) },
-                field("store") { m, call in call.push(m.store) },
-                field("email") { m, call in call.push(m.email) },
-                field("dropshipper") { m, call in call.push(m.dropshipper) },
-                field("industry") { m, call in call.push(m.industry) },
-                field("country") { m, call in call.push(m.country) },
+                field("id") { i, call in call.push(s.store.merchants[i].id) },
+                field("name") { i, call in call.push(s.store.merchants[i].name) },
+                field("store") { i, call in call.push(s.store.merchants[i].store) },
+                field("email") { i, call in call.push(s.store.merchants[i].email) },
+                field("dropshipper") { i, call in call.push(s.store.merchants[i].dropshipper) },
+                field("industry") { i, call in call.push(s.store.merchants[i].industry) },
+                field("country") { i, call in call.push(s.store.merchants[i].country) },
             ]
         ) { h in
             guard let i = try? s.merchant(h) else { return "Merchant (from a reloaded store)" }
