@@ -386,6 +386,21 @@ void *jr_object_self(lua_State *L) {
     return (char *)header + jr_object_payload_offset();
 }
 
+void jr_push_table_copy(lua_State *L, int idx, int depth) {
+    idx = lua_absindex(L, idx);
+    lua_createtable(L, (int)lua_rawlen(L, idx), 4);
+    lua_pushnil(L);
+    while (lua_next(L, idx) != 0) {
+        if (depth > 1 && lua_type(L, -1) == LUA_TTABLE) {
+            jr_push_table_copy(L, -1, depth - 1);
+            lua_replace(L, -2);
+        }
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, -4);
+    }
+}
+
 uint32_t jr_objecttype(lua_State *L, int idx) {
     jr_object_header *header = jr_header(L, idx);
     return (header != NULL && header->alive) ? header->type_id : 0;

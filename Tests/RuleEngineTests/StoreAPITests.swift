@@ -58,6 +58,27 @@ import Testing
         #expect(lab.store.changes.map(\.field) == ["preferences.available", "preferences.notification_email"])
     }
 
+    @Test func agencyTablesAreFreshCopiesThatFollowTheStore() throws {
+        // Each read is a new table: changing one changes neither the store nor the next read.
+        try lab.run("""
+            local s = agency.services
+            s[1].min_budget = 1; table.remove(s, 2); table.sort(s, function(a, b) return a.id > b.id end)
+            agency.preferences.available = 'scribbled'
+            """)
+        #expect(try lab.eval("agency.services ~= agency.services") == true)
+        #expect(try lab.eval("agency.services[1].min_budget") == 500)
+        #expect(try lab.eval("#agency.services") == 4)
+        #expect(try lab.eval("agency.services[2].id") == "store-setup")
+        #expect(try lab.eval("agency.preferences.available") == true)
+        // A change through the API shows at once.
+        let before = lab.store.savepoint()
+        try lab.run("agency.set_preference('works_with_dropshippers', true)")
+        #expect(try lab.eval("agency.preferences.works_with_dropshippers") == true)
+        // And one rolled back disappears again.
+        lab.store.rollback(to: before)
+        #expect(try lab.eval("agency.preferences.works_with_dropshippers") == false)
+    }
+
     @Test func orders() throws {
         #expect(try lab.eval("orders.count()") == 7)
         #expect(try lab.eval("orders.get('O-3').late") == true)

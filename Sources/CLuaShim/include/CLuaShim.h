@@ -167,6 +167,10 @@ void *jr_toobject(lua_State *L, int idx, uint32_t type_id);
 /// 1, which the VM guarantees to be one of that type's userdata), or NULL
 /// once it was collected.
 void *jr_object_self(lua_State *L);
+/// Pushes a copy of the table at `idx`: its tables copied too, down to
+/// `depth` levels (deeper ones shared); keys and other values as they are.
+/// Raw access only, no metatables. Host work: allocations don't fail.
+void jr_push_table_copy(lua_State *L, int idx, int depth);
 /// The type id of the host object at `idx`, or 0 when it is not one.
 uint32_t jr_objecttype(lua_State *L, int idx);
 
