@@ -53,6 +53,12 @@ extension LuaCall {
     /// Pops `n` values.
     public func pop(_ n: Int32 = 1) { jr_pop(state, n) }
 
+    /// Pushes a copy of the value at `n`.
+    public func copy(_ n: Int32) { lua_pushvalue(state, n) }
+
+    /// Removes the value at `n`, moving those above it down.
+    public func remove(_ n: Int32) { jr_remove(state, n) }
+
     /// Pushes `table[key]` (raw: no metamethod runs) for the table at `table`; returns its type.
     @discardableResult
     public func rawField(_ table: Int32, _ key: String) -> LuaType {

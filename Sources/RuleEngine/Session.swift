@@ -21,6 +21,8 @@ public final class Session {
     /// The clock of the run: `now` in Lua, and the time of every action.
     public private(set) var now: UnixTime
     var generation: UInt32 = 1
+    /// The member objects of `generation`, by index (see `push(member:_:)`).
+    private var memberObjects: (generation: UInt32, table: LuaReference)?
     let types = ObjectTypes()
     /// Rules declared so far, in declaration order.
     public internal(set) var rules: [Rule] = []
@@ -113,7 +115,30 @@ public final class Session {
     }
 
     func push(job i: Int, _ call: LuaCall) { push(types.job, i, call) }
-    func push(member i: Int, _ call: LuaCall) { push(types.member, i, call) }
+    /// Pushes the object of member `i`. A team is small and every job asks
+    /// for its members (`members.for_service`), so each member's object is
+    /// made once per store generation and kept in a table of the registry.
+    func push(member i: Int, _ call: LuaCall) {
+        guard let type = types.member else { return call.pushNil() }
+        let objects: LuaReference
+        if let kept = memberObjects, kept.generation == generation {
+            objects = kept.table
+        } else {
+            if let kept = memberObjects { lua.release(kept.table) }
+            call.newTable(array: store.members.count)
+            objects = call.reference(-1)
+            call.pop()
+            memberObjects = (generation, objects)
+        }
+        call.push(objects)
+        if call.rawIndex(-1, i + 1) == .nil {
+            call.pop()
+            call.push(handle(i), as: type)
+            call.copy(-1)
+            call.setIndex(i + 1, table: -3)
+        }
+        call.remove(-2)
+    }
     func push(merchant i: Int, _ call: LuaCall) { push(types.merchant, i, call) }
     func push(order i: Int, _ call: LuaCall) { push(types.order, i, call) }
     func push(message i: Int, _ call: LuaCall) { push(types.message, i, call) }

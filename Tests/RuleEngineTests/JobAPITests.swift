@@ -167,4 +167,18 @@ import Testing
         #expect(lab.error("return old.id").contains("this job object belongs to a store that was reloaded or rolled back: get it again"))
         #expect(try lab.eval("jobs.get('J-1001').id") == "J-1001")
     }
+
+    @Test func memberObjectsAreSharedWithinAStoreAndRefuseAfterIt() throws {
+        // One object per member: members.get and for_service hand out the same one.
+        #expect(try lab.eval("rawequal(members.get('m1'), members.get('m1'))") == true)
+        #expect(try lab.eval("rawequal(members.for_service('seo')[1], members.get('m2'))") == true)
+        #expect(try lab.eval("members.get('m1').open_jobs") == 2)
+        try lab.run("jobs.get('J-1001'):assign('m1')")
+        #expect(try lab.eval("members.get('m1').open_jobs") == 3, "a shared object still reads the store as it is now")
+        try lab.run("old = members.get('m1')")
+        try lab.session.replace(store: Store.sample(now: Lab.now), now: Lab.now)
+        #expect(lab.error("return old.name").contains("this member object belongs to a store that was reloaded or rolled back: get it again"))
+        #expect(try lab.eval("rawequal(members.get('m1'), old)") == false)
+        #expect(try lab.eval("members.get('m1').open_jobs") == 2)
+    }
 }
