@@ -143,6 +143,22 @@ struct StoreDecoder {
     }
 
     /// The next member's index in `keys` (-1: unknown, kept by `keepExtra`), or nil after the last.
+    /// The key the hint predicts (objects usually list their keys in the order
+    /// the store writes them), when the input holds exactly it in quotes: it is
+    /// taken by one comparison instead of a scan of the string. Nil otherwise.
+    @inline(__always)
+    mutating func predictedKey(_ keys: Keys, hint: Int) -> StringToken? {
+        guard hint < keys.names.count else { return nil }
+        let name = keys.names[hint]
+        let n = name.utf8CodeUnitCount
+        let quote = UInt8(ascii: "\"")
+        guard r.pos + n + 2 <= r.bytes.count, r.bytes[r.pos] == quote, r.bytes[r.pos + n + 1] == quote,
+            memcmp(r.bytes.baseAddress.unsafelyUnwrapped + r.pos + 1, name.utf8Start, n) == 0
+        else { return nil }
+        r.pos += n + 2
+        return StringToken(start: r.pos - n - 1, count: n, escaped: false)
+    }
+
     mutating func nextMember(_ keys: Keys, _ o: inout ObjectState) throws(JSONSyntaxError) -> Int? {
         while true {
             if o.first {
@@ -154,7 +170,8 @@ struct StoreDecoder {
             }
             r.skipWhitespace()
             o.keyStart = r.pos
-            let key = try r.string()
+            let key: StringToken
+            if let predicted = predictedKey(keys, hint: o.hint) { key = predicted } else { key = try r.string() }
             try r.expect(UInt8(ascii: ":"), "':' after an object key")
             r.skipWhitespace()
             var index: Int
