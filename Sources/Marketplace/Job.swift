@@ -62,9 +62,10 @@ public enum MessageAuthor: Sendable, Equatable, Hashable {
             self = .merchant
             return
         }
-        let utf8 = stored.utf8
-        guard utf8.count > 7, utf8.starts(with: "member:".utf8) else { return nil }
-        self = .member(String(Substring(utf8.dropFirst(7))))
+        // `hasPrefix` and a UTF-8 offset: the generic `starts(with:)` over the
+        // UTF-8 view and `dropFirst` by characters were slower on every message read.
+        guard stored.utf8.count > 7, stored.hasPrefix("member:") else { return nil }
+        self = .member(String(stored[stored.utf8.index(stored.startIndex, offsetBy: 7)...]))
     }
 }
 

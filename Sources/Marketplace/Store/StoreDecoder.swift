@@ -170,12 +170,16 @@ struct StoreDecoder {
             }
             r.skipWhitespace()
             o.keyStart = r.pos
+            let predicted = predictedKey(keys, hint: o.hint)
             let key: StringToken
-            if let predicted = predictedKey(keys, hint: o.hint) { key = predicted } else { key = try r.string() }
+            if let predicted { key = predicted } else { key = try r.string() }
             try r.expect(UInt8(ascii: ":"), "':' after an object key")
             r.skipWhitespace()
             var index: Int
-            if key.escaped {
+            if predicted != nil {
+                index = o.hint
+                path[path.count - 1] = .key(keys.names[index])
+            } else if key.escaped {
                 let name = JSONText.decode(UnsafeRawBufferPointer(rebasing: r.bytes[key.start..<(key.start + key.count)]), escaped: true)
                 index = keys.names.firstIndex { $0.description == name } ?? -1
                 path[path.count - 1] = .name(name)
