@@ -424,16 +424,17 @@ extension Session {
             try act { () throws(DomainError) in try s.store.setPreference(name, value) }
             return 0
         }
-        let cache = AgencyTables()
+        // Rule 1 reads `agency.services` for every job.
+        let servicesTable = KeptTable<[Service]>(depth: 2)
+        let preferencesTable = KeptTable<Preferences>(depth: 1)
         return LuaObjectType(
             name: "Agency",
             fields: [
                 LuaField("name") { _, call in call.push(s.store.agency.name) },
                 LuaField("services") { _, call in
-                    // Built once per list of services (which only a reload changes;
-                    // comparing the arrays checks their identity first), then copied.
+                    // Only a reload changes the services (comparing the arrays checks their identity first).
                     let services = s.store.agency.services
-                    if cache.services?.0 != services {
+                    servicesTable.push(services, call, in: s.lua) {
                         call.newTable(array: services.count)
                         for (k, service) in services.enumerated() {
                             call.newTable(fields: 4)
@@ -443,23 +444,17 @@ extension Session {
                             call.set("currency", service.currency)
                             call.setIndex(k + 1)
                         }
-                        cache.keep(services: services, table: call.reference(-1), in: s.lua)
-                        call.pop()
                     }
-                    if let (_, table) = cache.services { call.pushCopy(of: table) }
                 },
                 LuaField("preferences") { _, call in
                     let p = s.store.agency.preferences
-                    if cache.preferences?.0 != p {
+                    preferencesTable.push(p, call, in: s.lua) {
                         call.newTable(fields: 4)
                         call.set("available", p.available)
                         call.set("listed_in_search", p.listedInSearch)
                         call.set("works_with_dropshippers", p.worksWithDropshippers)
                         call.set("notification_email", p.notificationEmail)
-                        cache.keep(preferences: p, table: call.reference(-1), in: s.lua)
-                        call.pop()
                     }
-                    if let (_, table) = cache.preferences { call.pushCopy(of: table, depth: 1) }
                 },
                 LuaField("offers") { _, call in call.push(offers) },
                 LuaField("set_preference") { _, call in call.push(setPreference) },
@@ -471,20 +466,25 @@ extension Session {
     }
 }
 
-/// The Lua tables of the agency's services and preferences, kept with the
-/// values they were built from. Rule 1 reads `agency.services` for every job:
-/// copying a kept table costs a tenth of building it from Swift strings.
-final class AgencyTables {
-    private(set) var services: ([Service], LuaReference)?
-    private(set) var preferences: (Preferences, LuaReference)?
+/// A Lua table built once from a value and handed out as fresh copies while
+/// the value stays the same: copying a kept table costs a tenth of building
+/// it again from Swift strings, and the caller may still change its copy.
+final class KeptTable<Value: Equatable> {
+    private var kept: (value: Value, table: LuaReference)?
+    /// How many levels of nested tables each copy copies.
+    private let depth: Int32
 
-    func keep(services: [Service], table: LuaReference, in lua: LuaState) {
-        if let (_, old) = self.services { lua.release(old) }
-        self.services = (services, table)
-    }
+    init(depth: Int32) { self.depth = depth }
 
-    func keep(preferences: Preferences, table: LuaReference, in lua: LuaState) {
-        if let (_, old) = self.preferences { lua.release(old) }
-        self.preferences = (preferences, table)
+    /// Pushes a copy of the table for `value`; `build` pushes a new one when
+    /// `value` is not the one the kept table was built from.
+    func push(_ value: Value, _ call: LuaCall, in lua: LuaState, build: () -> Void) {
+        if kept?.value != value {
+            build()
+            if let old = kept { lua.release(old.table) }
+            kept = (value, call.reference(-1))
+            call.pop()
+        }
+        if let kept { call.pushCopy(of: kept.table, depth: depth) }
     }
 }

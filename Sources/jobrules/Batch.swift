@@ -62,10 +62,12 @@ final class Batch {
         }
     }
 
-    /// Closes the session and lets the lock go.
+    /// Closes the session and lets the lock go. The store itself stays in
+    /// memory until the process exits (`KeptUntilExit`).
     func release() {
         session.close()
         lock.unlock()
+        KeptUntilExit.keep(self)
     }
 
     /// Runs the rule files' top level (declaring their rules); every problem

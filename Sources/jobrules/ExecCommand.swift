@@ -44,10 +44,7 @@ struct ExecCommand: ParsableCommand {
             throw UsageError("cannot read '\(script)': \(fileErrorReason(error))")
         }
         let batch = try Batch(options: storeOptions, limits: try limitOptions.limits(), dryRun: dryRun)
-        defer {
-            batch.release()
-            KeptUntilExit.keep(batch)
-        }
+        defer { batch.release() }
         let store = batch.store
         let name = URL(fileURLWithPath: script).lastPathComponent
         store.actor = "exec:" + name

@@ -46,10 +46,7 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         let files = try RuleFile.resolved(rules)
         let batch = try Batch(options: storeOptions, limits: try limitOptions.limits(), dryRun: dryRun)
-        defer {
-            batch.release()
-            KeptUntilExit.keep(batch)
-        }
+        defer { batch.release() }
         let problems = batch.load(ruleFiles: files)
         guard problems.isEmpty else {
             throw UsageError("rule files are invalid, nothing was run or written:\n" + problems.joined(separator: "\n"))

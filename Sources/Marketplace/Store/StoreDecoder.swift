@@ -142,7 +142,6 @@ struct StoreDecoder {
         return state
     }
 
-    /// The next member's index in `keys` (-1: unknown, kept by `keepExtra`), or nil after the last.
     /// The key the hint predicts (objects usually list their keys in the order
     /// the store writes them), when the input holds exactly it in quotes: it is
     /// taken by one comparison instead of a scan of the string. Nil otherwise.
@@ -159,6 +158,7 @@ struct StoreDecoder {
         return StringToken(start: r.pos - n - 1, count: n, escaped: false)
     }
 
+    /// The next member's index in `keys` (-1: unknown, kept by `keepExtra`), or nil after the last.
     mutating func nextMember(_ keys: Keys, _ o: inout ObjectState) throws(JSONSyntaxError) -> Int? {
         while true {
             if o.first {
