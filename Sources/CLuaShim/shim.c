@@ -14,6 +14,8 @@
 static const char KEY_HOST_GLOBALS = 0;
 static const char KEY_PROTECTED = 0;
 static const char KEY_TRACEBACK = 0;
+static const char KEY_CACHES = 0;  // the field caches holding values
+static const char KEY_SELF = 0;    // a field cache's object
 
 // Memory allowed past the limit once a chunk is being stopped, so that the
 // error message and traceback can still be built.
@@ -267,10 +269,101 @@ static int jr_message_handler(lua_State *L) {
     return 1;
 }
 
+// MARK: - Field caches
+//
+// Why: a C `__index` call alone costs about as much as a Lua function call,
+// so entering Swift for every `job.status` made a field read 15-20x a table
+// read. An object read often in one epoch gets its own metatable whose
+// `__index` is a cache table: a repeated read is then a plain table lookup
+// that never leaves the VM. A miss falls through to the cache's metatable,
+// whose `__index` asks the host and fills the cache.
+//
+// Cached values are good until the epoch ends (any host call, field write or
+// protected call, see jr_dispatch and jr_pcall), which empties every cache
+// listed under KEY_CACHES of its field values. Methods (the only functions in
+// a cache: fields giving functions are not cached) never change and stay.
+// Tables are never cached: a field that is a table gives a fresh copy a
+// script may change. nil is not cached either.
+// Objects read fewer than JR_CACHE_AFTER times in an epoch (a rule looking
+// at each job once) never pay for a cache.
+
+#define JR_CACHE_AFTER 4
+
+static void jr_end_epoch(lua_State *L, jr_host *h) {
+    h->epoch++;
+    if (h->caches_listed == 0) return;
+    // Room: jr_pcall checked it; a C function called by Lua has LUA_MINSTACK.
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_CACHES);
+    int list = lua_gettop(L);
+    for (int i = 1; i <= h->caches_listed; i++) {
+        lua_rawgeti(L, list, i);
+        int cache = lua_gettop(L);
+        lua_pushnil(L);
+        while (lua_next(L, cache) != 0) {  // clearing fields while traversing is allowed
+            int keep = lua_type(L, -1) == LUA_TFUNCTION;  // a method
+            lua_pop(L, 1);
+            if (keep || lua_type(L, -1) == LUA_TLIGHTUSERDATA) continue;  // KEY_SELF
+            lua_pushvalue(L, -1);
+            lua_pushnil(L);
+            lua_rawset(L, cache);
+        }
+        lua_rawgetp(L, cache, &KEY_SELF);
+        jr_object_header *header = (jr_object_header *)lua_touserdata(L, -1);
+        if (header != NULL) header->cached = 0;
+        lua_settop(L, list);
+        lua_pushnil(L);
+        lua_rawseti(L, list, i);
+    }
+    h->caches_listed = 0;
+    lua_pop(L, 1);
+}
+
+// Gives the object at 1 (of the type whose metamethod runs) a cache, lists it,
+// and pushes it. May raise a memory error: no Swift frame is running, and
+// each step leaves the object whole (a cache is listed before it is filled).
+static void jr_list_cache(lua_State *L, jr_host *h, jr_object_header *header) {
+    if (lua_getiuservalue(L, 1, 1) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_createtable(L, 0, 4);  // the cache
+        int cache = lua_gettop(L);
+        lua_pushvalue(L, 1);
+        lua_rawsetp(L, cache, &KEY_SELF);
+        lua_pushvalue(L, lua_upvalueindex(5));  // the type's metatable for caches
+        lua_setmetatable(L, cache);
+        lua_createtable(L, 0, 8);  // the object's own metatable: the type's, __index apart
+        int mt = lua_gettop(L);
+        lua_getmetatable(L, 1);
+        lua_pushnil(L);
+        while (lua_next(L, -2) != 0) {
+            lua_pushvalue(L, -2);
+            lua_insert(L, -2);
+            lua_rawset(L, mt);
+        }
+        lua_pop(L, 1);
+        lua_pushvalue(L, cache);
+        lua_setfield(L, mt, "__index");
+        lua_setmetatable(L, 1);
+        lua_pushvalue(L, cache);
+        lua_setiuservalue(L, 1, 1);
+        header->promoted = 1;
+    }
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_CACHES) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_createtable(L, 64, 0);
+        lua_pushvalue(L, -1);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &KEY_CACHES);
+    }
+    lua_pushvalue(L, -2);
+    lua_rawseti(L, -2, h->caches_listed + 1);
+    lua_pop(L, 1);
+    h->caches_listed++;
+    header->cached = 1;
+}
+
 int jr_pcall(lua_State *L, int nargs, int nresults) {
     jr_host *h = jr_host_of(L);
     int base = lua_gettop(L) - nargs;  // the function's index
-    if (!lua_checkstack(L, 2)) return LUA_ERRMEM;
+    if (!lua_checkstack(L, 4)) return LUA_ERRMEM;
     lua_pushcfunction(L, jr_message_handler);
     lua_insert(L, base);
     h->error_source[0] = '\0';
@@ -279,7 +372,9 @@ int jr_pcall(lua_State *L, int nargs, int nresults) {
     // Lua code called from a host function is limited again.
     int saved_in_host = h->in_host;
     h->in_host = 0;
+    jr_end_epoch(L, h);  // the host may have changed anything since the last call
     int status = lua_pcall(L, nargs, nresults, base);
+    jr_end_epoch(L, h);  // and may roll back what it did
     h->in_host = saved_in_host;
     lua_remove(L, base);
     return status;
@@ -340,9 +435,14 @@ static int jr_finish(lua_State *L, jr_host *h, int n, int nargs) {
 static int jr_dispatch(lua_State *L, void *target, int op, lua_Integer field) {
     jr_host *h = jr_host_of(L);
     int nargs = lua_gettop(L);
+    // A call or a write may change what any field reads: cached values are
+    // dropped before it (it may read fields itself) and after it.
+    int changes = op == JR_OP_CALL || op == JR_OP_SET;
+    if (changes) jr_end_epoch(L, h);
     h->in_host++;
     int n = h->dispatch(L, target, op, field);
     h->in_host--;
+    if (changes) jr_end_epoch(L, h);
     return jr_finish(L, h, n, nargs);
 }
 
@@ -358,7 +458,9 @@ void jr_pushhostfunction(lua_State *L, void *target) {
 // MARK: - Host objects
 //
 // Upvalues of the metamethods: 1 = the Swift type (light userdata),
-// 2 = methods (name -> function), 3 = fields (name -> index), 4 = type name.
+// 2 = methods (name -> function; for __index: members, name -> method function
+// or field index), 3 = fields (name -> index), 4 = type name, 5 = the
+// metatable of the type's field caches.
 
 static jr_object_header *jr_header(lua_State *L, int idx) {
     if (lua_type(L, idx) != LUA_TUSERDATA) return NULL;
@@ -368,9 +470,13 @@ static jr_object_header *jr_header(lua_State *L, int idx) {
 
 void *jr_newobject(lua_State *L, uint32_t type_id, size_t payload_size) {
     size_t offset = jr_object_payload_offset();
-    jr_object_header *header = (jr_object_header *)lua_newuserdatauv(L, offset + payload_size, 0);
+    jr_object_header *header = (jr_object_header *)lua_newuserdatauv(L, offset + payload_size, 1);
     header->type_id = type_id;
     header->alive = 1;
+    header->cached = 0;
+    header->promoted = 0;
+    header->reads = 0;
+    header->epoch = 0;
     return (char *)header + offset;
 }
 
@@ -406,17 +512,58 @@ uint32_t jr_objecttype(lua_State *L, int idx) {
     return (header != NULL && header->alive) ? header->type_id : 0;
 }
 
+// Reads field `field` of the object at 1 (the key at 2) through the host;
+// counts the reads of an epoch and fills the object's cache (see above).
+static int jr_object_get(lua_State *L, lua_Integer field) {
+    jr_host *h = jr_host_of(L);
+    jr_object_header *header = (jr_object_header *)lua_touserdata(L, 1);
+    int cache = 0;
+    lua_settop(L, 2);
+    if (header->alive) {
+        if (header->cached) {
+            lua_getiuservalue(L, 1, 1);
+            cache = 3;
+        } else {
+            if (header->epoch != h->epoch) {
+                header->epoch = h->epoch;
+                header->reads = 0;
+            }
+            if (++header->reads >= JR_CACHE_AFTER) {  // at most once an epoch: then it is listed
+                jr_list_cache(L, h, header);
+                cache = 3;
+            }
+        }
+    }
+    int nargs = lua_gettop(L);
+    h->in_host++;
+    int n = h->dispatch(L, lua_touserdata(L, lua_upvalueindex(1)), JR_OP_GET, field);
+    h->in_host--;
+    int type = lua_type(L, -1);
+    if (n == 1 && cache != 0 && type != LUA_TNIL && type != LUA_TTABLE && type != LUA_TFUNCTION) {
+        lua_pushvalue(L, 2);
+        lua_pushvalue(L, -2);
+        lua_rawset(L, cache);
+    }
+    return jr_finish(L, h, n, nargs);
+}
+
 static int jr_object_index(lua_State *L) {
     // One lookup in the type's members: a method (a function) or a field (its index).
     lua_pushvalue(L, 2);
     switch (lua_rawget(L, lua_upvalueindex(2))) {
-    case LUA_TFUNCTION:
+    case LUA_TFUNCTION: {
+        jr_object_header *header = (jr_object_header *)lua_touserdata(L, 1);
+        if (header->promoted) {  // methods never change; the next lookup stays in the VM
+            lua_getiuservalue(L, 1, 1);
+            lua_pushvalue(L, 2);
+            lua_pushvalue(L, -3);
+            lua_rawset(L, -3);
+            lua_pop(L, 1);
+        }
         return 1;
-    case LUA_TNUMBER: {
-        lua_Integer field = lua_tointeger(L, -1);
-        lua_settop(L, 2);
-        return jr_dispatch(L, lua_touserdata(L, lua_upvalueindex(1)), JR_OP_GET, field);
     }
+    case LUA_TNUMBER:
+        return jr_object_get(L, lua_tointeger(L, -1));
     default:
         break;
     }
@@ -425,6 +572,14 @@ static int jr_object_index(lua_State *L) {
                           lua_tostring(L, 2));
     }
     return luaL_error(L, "%s has no field %s", lua_tostring(L, lua_upvalueindex(4)), luaL_tolstring(L, 2, NULL));
+}
+
+// `__index` of a field cache: a miss, looked up as on the object itself.
+static int jr_cache_miss(lua_State *L) {
+    lua_settop(L, 2);
+    lua_rawgetp(L, 1, &KEY_SELF);
+    lua_replace(L, 1);
+    return jr_object_index(L);
 }
 
 static int jr_object_newindex(lua_State *L) {
@@ -457,12 +612,14 @@ static int jr_object_gc(lua_State *L) {
     return jr_dispatch(L, lua_touserdata(L, lua_upvalueindex(1)), JR_OP_GC, 0);
 }
 
+// Expects methods at -3, fields at -2 and the caches' metatable at -1.
 static void jr_setmetamethod(lua_State *L, int mt, const char *name, lua_CFunction fn, void *target) {
     lua_pushlightuserdata(L, target);
-    lua_pushvalue(L, -3);  // methods
-    lua_pushvalue(L, -3);  // fields
+    lua_pushvalue(L, -4);  // methods
+    lua_pushvalue(L, -4);  // fields
     lua_getfield(L, mt, "__name");
-    lua_pushcclosure(L, fn, 4);
+    lua_pushvalue(L, -5);  // the caches' metatable
+    lua_pushcclosure(L, fn, 5);
     lua_setfield(L, mt, name);
 }
 
@@ -488,14 +645,24 @@ void jr_newobjecttype(lua_State *L, void *target, const char *name, int collecta
         }
     }
     lua_pushvalue(L, mt + 2);  // fields (upvalue 3, unused by __index)
+    lua_createtable(L, 0, 2);  // the metatable of field caches: a miss asks the object
+    lua_pushstring(L, name);
+    lua_setfield(L, -2, "__metatable");
     jr_setmetamethod(L, mt, "__index", jr_object_index, target);
-    lua_pop(L, 2);
-    // jr_setmetamethod expects methods at -2 and fields at -1.
+    lua_getfield(L, mt, "__index");
+    for (int i = 1; i <= 5; i++) lua_getupvalue(L, -1 - (i - 1), i);  // the same upvalues
+    lua_pushcclosure(L, jr_cache_miss, 5);
+    lua_setfield(L, -3, "__index");
+    lua_pop(L, 1);
+    // stack: mt, methods, fields, members, fields, caches' metatable
+    lua_replace(L, mt + 3);
+    lua_pop(L, 1);
+    // stack: mt, methods, fields, caches' metatable
     jr_setmetamethod(L, mt, "__newindex", jr_object_newindex, target);
     jr_setmetamethod(L, mt, "__tostring", jr_object_tostring, target);
     jr_setmetamethod(L, mt, "__eq", jr_object_eq, target);
     if (collectable) jr_setmetamethod(L, mt, "__gc", jr_object_gc, target);
-    lua_pop(L, 2);
+    lua_pop(L, 3);
 }
 
 // MARK: - Sandbox

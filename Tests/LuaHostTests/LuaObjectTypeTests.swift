@@ -1,3 +1,4 @@
+import CLua
 import LuaHost
 import Testing
 
@@ -18,6 +19,20 @@ final class Counters {
                 LuaField(
                     "label", get: { name, call in call.push("label:\(name)") },
                     set: { name, call in _ = try call.string(3) }),
+                LuaField("digits") { name, call in
+                    let digits = String(counters.values[name] ?? 0).map(String.init)
+                    call.newTable(array: digits.count)
+                    for (i, digit) in digits.enumerated() {
+                        call.push(digit)
+                        lua_rawseti(call.state, -2, lua_Integer(i + 1))
+                    }
+                },
+                LuaField("positive") { name, call in
+                    if let value = counters.values[name], value > 0 { call.push(true) } else { call.pushNil() }
+                },
+                LuaField(
+                    "limit", get: { name, call in call.push(counters.values["limit:" + name] ?? 0) },
+                    set: { name, call in counters.values["limit:" + name] = try call.integer(3) }),
             ],
             methods: [
                 LuaMethod("add") { name, call in
@@ -90,7 +105,7 @@ final class Counters {
         try lua.setGlobal("held", .object(object))
         #expect(try lua.execute("return held.name") == ["z"])
         #expect(counterClass.methodNames == ["add"])
-        #expect(counterClass.fieldNames == ["label", "name", "value"])
+        #expect(counterClass.fieldNames == ["digits", "label", "limit", "name", "positive", "value"])
     }
 
     @Test func collectedPayloadsAreReleased() throws {
@@ -119,5 +134,70 @@ final class Counters {
             lua.close()
         }
         #expect(tracker.alive == 0)
+    }
+
+    // Objects read often keep field values between host calls (see shim.c):
+    // whatever changes them must show at once, and nothing else may differ.
+    @Test func readsOfAnOftenReadObjectFollowEveryChange() throws {
+        let (lua, _, counters) = try setUp()
+        // A method call on the object, then a call on another object.
+        #expect(try lua.execute("""
+            local c = counters.get('a')
+            local seen = {}
+            for i = 1, 10 do seen[#seen + 1] = c.value end
+            c:add(2)
+            for i = 1, 10 do seen[#seen + 1] = c.value end
+            counters.get('a'):add(3)
+            seen[#seen + 1] = c.value
+            return table.concat(seen, ',')
+            """) == [.string(LuaString((Array(repeating: "0", count: 10) + Array(repeating: "2", count: 10) + ["5"]).joined(separator: ",")))])
+        // A field write, and a change made by the host between two chunks.
+        try lua.execute("held = counters.get('a') for i = 1, 10 do local _ = held.limit end held.limit = 7")
+        #expect(try lua.execute("local seen = held.limit for i = 1, 10 do local _ = held.value end return seen, held.value") == [7, 5])
+        counters.values["a"] = 40
+        #expect(try lua.execute("return held.value, held.value, held.value, held.value, held.value") == [40, 40, 40, 40, 40])
+        // nil, then a value.
+        counters.values["b"] = 0
+        #expect(try lua.execute("""
+            local c = counters.get('b')
+            local before = 0
+            for i = 1, 10 do if c.positive == nil then before = before + 1 end end
+            c:add(1)
+            return before, c.positive, c.positive
+            """) == [10, true, true])
+        // A table field is a fresh copy at every read.
+        #expect(try lua.execute("""
+            local c = counters.get('a')
+            for i = 1, 10 do local d = c.digits d[#d + 1] = 'x' end
+            return #c.digits, rawequal(c.digits, c.digits)
+            """) == [2, false])
+        // A value the host function changed and then failed: the failure shows the new state.
+        #expect(try lua.execute("""
+            local c = counters.get('a')
+            for i = 1, 10 do local _ = c.value end
+            pcall(c.add, c, -1)
+            c:add(1)
+            return c.value
+            """) == [41])
+    }
+
+    @Test func anOftenReadObjectBehavesAsAnyOther() throws {
+        let (lua, _, _) = try setUp()
+        try lua.execute("hot = counters.get('a') for i = 1, 10 do local _ = hot.value, hot.name, hot.add end")
+        #expect(try lua.execute("return getmetatable(hot), type(hot), tostring(hot)") == ["Counter", "userdata", "Counter a = 0"])
+        #expect(try lua.execute("return hot == counters.get('a'), hot == counters.get('b'), hot.add == counters.get('b').add") == [true, false, true])
+        #expect(expectError(lua, "return hot.nmae")?.message == "test:1: Counter has no field or method 'nmae'")
+        #expect(expectError(lua, "return hot[1]")?.message == "test:1: Counter has no field 1")
+        #expect(expectError(lua, "hot.value = 3")?.message == "test:1: field 'value' of Counter is read-only")
+        #expect(expectError(lua, "hot:add('x')")?.message == "test:1: bad argument #1 to 'add' (number expected, got string)")
+        #expect(expectError(lua, "setmetatable(hot, {})")?.message.contains("table expected") == true)
+        #expect(expectError(lua, "rawset(hot, 'value', 1)")?.message.contains("table expected") == true)
+        #expect(try lua.execute("local n = 0 for i = 1, 10 do n = n + hot:add(1) end return n, hot.value") == [55, 10])
+        // Read often and dropped: collected like any other object.
+        #expect(try lua.execute("""
+            local before = collectgarbage('count')
+            for i = 1, 2000 do local c = counters.get('x' .. i) for k = 1, 6 do local _ = c.name end end
+            return collectgarbage('count') - before < 4096
+            """) == [true])
     }
 }

@@ -162,7 +162,7 @@ import Testing
     }
 
     @Test func objectsOfAReplacedStoreRefuse() throws {
-        try lab.run("old = jobs.get('J-1001')")
+        try lab.run("old = jobs.get('J-1001') for i = 1, 10 do local _ = old.id end")
         try lab.session.replace(store: Store.sample(now: Lab.now), now: Lab.now)
         #expect(lab.error("return old.id").contains("this job object belongs to a store that was reloaded or rolled back: get it again"))
         #expect(try lab.eval("jobs.get('J-1001').id") == "J-1001")
@@ -175,10 +175,24 @@ import Testing
         #expect(try lab.eval("members.get('m1').open_jobs") == 2)
         try lab.run("jobs.get('J-1001'):assign('m1')")
         #expect(try lab.eval("members.get('m1').open_jobs") == 3, "a shared object still reads the store as it is now")
-        try lab.run("old = members.get('m1')")
+        try lab.run("old = members.get('m1') for i = 1, 10 do local _ = old.name end")
         try lab.session.replace(store: Store.sample(now: Lab.now), now: Lab.now)
         #expect(lab.error("return old.name").contains("this member object belongs to a store that was reloaded or rolled back: get it again"))
         #expect(try lab.eval("rawequal(members.get('m1'), old)") == false)
         #expect(try lab.eval("members.get('m1').open_jobs") == 2)
+    }
+
+    @Test func objectsReadOftenFollowTransitions() throws {
+        // Past a few reads an object keeps its field values until the next call
+        // into the host: each transition must still show at once.
+        #expect(try lab.run("""
+            local j, m = jobs.get('J-1001'), members.get('m2')
+            local seen = {}
+            local function look() for i = 1, 6 do local _ = j.status, m.open_jobs end seen[#seen + 1] = j.status .. '/' .. m.open_jobs end
+            look() j:open() look() j:assign(m) look() j:reply('Hello!', 'm2') look()
+            for i = 1, 6 do local _ = #j.tags end
+            j:tag('hot') look()
+            return table.concat(seen, ' '), #j.tags, j.tags[1]
+            """) == ["new/4 opened/4 opened/5 responded/5 responded/5", 1, "hot"])
     }
 }

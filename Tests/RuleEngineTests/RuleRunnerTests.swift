@@ -69,6 +69,27 @@ import Testing
         #expect(!outcome.stopped)
     }
 
+    @Test func aRolledBackItemReadsAsBeforeEvenWhenReadOften() throws {
+        // Objects read often keep field values within a call: a rollback must drop them.
+        let lab = try Lab(fixture().store())
+        try lab.run("""
+            rule{name = "open-then-fail", on = "jobs", where = {status = "new"}, run = function(job)
+              if job.id ~= "J-2" then return end
+              held = job
+              for i = 1, 6 do local _ = job.status end
+              job:open()
+              for i = 1, 6 do local _ = job.status end
+              error("stop")
+            end}
+            rule{name = "look", on = "jobs", run = function(job)
+              if job.id == "J-2" then seen = job.status .. "/" .. held.status .. "/" .. held.status end
+            end}
+            """)
+        let outcome = lab.session.run(lab.session.rules)
+        #expect(outcome.rules.map(\.errors) == [1, 0])
+        #expect(try lab.eval("seen") == "new/new/new")
+    }
+
     @Test func failFastStopsAtTheFirstError() throws {
         let lab = try Lab(fixture().store())
         try lab.run("""

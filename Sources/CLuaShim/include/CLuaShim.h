@@ -100,6 +100,11 @@ typedef struct jr_host {
     void *output_context;
     int error_argument;
 
+    /// Field caches of host objects hold values of this epoch only: every
+    /// host call, field write and protected call ends it (and empties them).
+    uint64_t epoch;
+    int caches_listed;  ///< caches holding values (in the registry's list)
+
     // Where the last error happened (filled by the message handler).
     char error_source[LUA_IDSIZE];
     int error_line;
@@ -152,9 +157,14 @@ void jr_pushhostfunction(lua_State *L, void *target);
 void jr_newobjecttype(lua_State *L, void *target, const char *name, int collectable);
 
 /// The layout of a host object's userdata: a header, then the Swift payload.
+/// An object read often gets a field cache (see shim.c): its user value.
 typedef struct jr_object_header {
     uint32_t type_id;
-    uint32_t alive;
+    uint8_t alive;
+    uint8_t cached;    ///< its cache is listed: it may hold field values of this epoch
+    uint8_t promoted;  ///< it has a cache (and its own metatable)
+    uint8_t reads;     ///< field reads in `epoch` (up to when it gets a cache)
+    uint64_t epoch;   ///< the host's epoch at the last counted read
 } jr_object_header;
 
 static inline size_t jr_object_payload_offset(void) { return sizeof(jr_object_header) > 8 ? sizeof(jr_object_header) : 8; }
