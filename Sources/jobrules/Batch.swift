@@ -16,16 +16,21 @@ final class Batch {
     let session: Session
     /// Jobs expired by this batch, before any rule ran.
     let expired: [String]
+    /// Wall seconds of each step so far: waiting for the lock, loading (with
+    /// expiry), running the rules, saving.
+    var seconds = StepSeconds()
 
     init(options: StoreOptions, limits: LuaLimits, dryRun: Bool) throws {
         file = options.file
         now = options.clock
         self.dryRun = dryRun
+        var mark = monotonicSeconds()
         do {
             lock = try file.lock(timeout: options.lockTimeout)
         } catch {
             throw error.asUsageError
         }
+        seconds.lock = seconds.lap(&mark)
         do {
             loaded = try file.load()
         } catch {
@@ -42,6 +47,7 @@ final class Batch {
             lock.unlock()
             throw UsageError(error.message)
         }
+        seconds.load = seconds.lap(&mark)
     }
 
     var store: Store { session.store }
@@ -51,6 +57,8 @@ final class Batch {
     /// one when nothing was written.
     func save() throws -> Int64 {
         guard !dryRun, !store.changes.isEmpty else { return revision }
+        var mark = monotonicSeconds()
+        defer { seconds.save = seconds.lap(&mark) }
         do {
             let saved = try file.save(
                 store, over: loaded.version,
@@ -105,4 +113,19 @@ enum KeptUntilExit {
     nonisolated(unsafe) private static var batches: [Batch] = []
 
     static func keep(_ batch: Batch) { batches.append(batch) }
+}
+
+/// Wall seconds of a batch's steps (0 for a step not taken).
+struct StepSeconds {
+    var lock = 0.0
+    var load = 0.0
+    var rules = 0.0
+    var save = 0.0
+
+    /// Seconds since `mark`, which moves to now.
+    func lap(_ mark: inout Double) -> Double {
+        let now = monotonicSeconds()
+        defer { mark = now }
+        return now - mark
+    }
 }

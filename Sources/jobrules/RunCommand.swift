@@ -47,6 +47,7 @@ struct RunCommand: ParsableCommand {
         let files = try RuleFile.resolved(rules)
         let batch = try Batch(options: storeOptions, limits: try limitOptions.limits(), dryRun: dryRun)
         defer { batch.release() }
+        var mark = monotonicSeconds()
         let problems = batch.load(ruleFiles: files)
         guard problems.isEmpty else {
             throw UsageError("rule files are invalid, nothing was run or written:\n" + problems.joined(separator: "\n"))
@@ -60,9 +61,11 @@ struct RunCommand: ParsableCommand {
         let progress = ProgressLine()
         let outcome = batch.session.run(selected, failFast: failFast, progress: progress.callback)
         progress.clear()
+        batch.seconds.rules = batch.seconds.lap(&mark)
         var report = RunReport(batch: batch, outcome: outcome)
         if !outcome.stopped {
             report.revisionAfter = try batch.save()
+            report.seconds = batch.seconds
         }
         print(json ? report.json : report.text(style: Terminal.outputStyle), terminator: "")
         if !outcome.failures.isEmpty { throw ExitStatus.failure }

@@ -13,6 +13,7 @@ struct RunReport {
     let expired: [String]
     let outcome: RunOutcome
     let changes: [Change]
+    var seconds: StepSeconds
 
     init(batch: Batch, outcome: RunOutcome) {
         store = batch.file.path
@@ -23,6 +24,7 @@ struct RunReport {
         expired = batch.expired
         self.outcome = outcome
         changes = batch.store.changes
+        seconds = batch.seconds
     }
 
     var saved: Bool { revisionAfter != revisionBefore }
@@ -93,7 +95,12 @@ struct RunReport {
             ("stopped", .bool(outcome.stopped)),
             ("revision_before", .int(revisionBefore)), ("revision_after", .int(revisionAfter)),
             ("expired", .strings(expired)), ("rules", rules), ("errors", errors),
-            ("change_count", .int(Int64(changes.count))), ("plan", Plan(changes).json),
+            ("change_count", .int(Int64(changes.count))),
+            ("seconds", .object([
+                ("lock", .number(seconds.lock)), ("load", .number(seconds.load)),
+                ("rules", .number(seconds.rules)), ("save", .number(seconds.save)),
+            ])),
+            ("plan", Plan(changes).json),
         ])
         return report.description + "\n"
     }

@@ -207,6 +207,53 @@ import Testing
         try t.expect("true\n")
     }
 
+    @Test func aSaveRacingABatchRunLandsWholeOrIsRefused() throws {
+        let pristine = try storeBytes()
+        let rule = try scratch.write("batch.lua", "rule{name = 'batch', on = 'jobs', where = {status = 'new'}, run = function(job) job:tag('batch') end}")
+        var outcomes: Set<String> = []
+        for delay in [0.0, 0.0, 0.01, 0.03, 0.1, 0.3] {
+            try pristine.write(to: URL(fileURLWithPath: storePath))
+            try? FileManager.default.removeItem(atPath: storePath + ".audit.jsonl")
+            let t = try repl()
+            t.enter("jobs.get(\"J-1013\"):tag(\"mine\")")
+            try t.expect("jobrules [1 pending]> ")
+            let batch = Process()
+            batch.executableURL = jobrules.url
+            batch.arguments = ["run", "--rules", rule.path, "--now", now]
+            batch.currentDirectoryURL = scratch.url
+            batch.standardOutput = FileHandle.nullDevice
+            batch.standardError = FileHandle.nullDevice
+            try batch.run()
+            Thread.sleep(forTimeInterval: delay)
+            t.enter(":save")
+            let answer = try t.expect("> ")
+            batch.waitUntilExit()
+            #expect(batch.terminationStatus == 0)
+            let store = try JSONStoreFile(path: storePath).load().store
+            let mine = store.jobs.first { $0.id == "J-1013" }?.tags.contains("mine") == true
+            let batchTags = store.jobs.filter { $0.tags.contains("batch") }.count
+            #expect(batchTags > 0, "the batch's changes are always there")
+            if answer.contains("\nsaved 1 change and 4 from the expiry to store.json (revision 0 → 1)") {
+                // The REPL saved first; the batch waited for the lock and built on it.
+                outcomes.insert("repl first")
+                #expect(mine && store.revision == 2)
+            } else {
+                // The batch saved first: the REPL's save is refused and its change stays pending.
+                outcomes.insert("batch first")
+                #expect(answer.contains("not saved: store.json changed on disk since it was loaded"), "\(answer)")
+                #expect(answer.contains("jobrules [1 pending]"))
+                #expect(!mine && store.revision == 1)
+            }
+            t.enter(":quit")
+            if !mine {
+                try t.expect("[c]ancel: ")
+                t.enter("n")
+            }
+            #expect(try t.waitForExit() == 0)
+        }
+        #expect(!outcomes.isEmpty)
+    }
+
     @Test func leavingWithPendingChangesAsks() throws {
         let before = try storeBytes()
         let t = try repl()

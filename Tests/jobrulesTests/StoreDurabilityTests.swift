@@ -46,12 +46,7 @@ import Testing
         try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
     }
 
-    func auditRevisions() throws -> [Int] {
-        guard let text = try? String(contentsOfFile: storePath + ".audit.jsonl", encoding: .utf8) else { return [] }
-        return try text.split(separator: "\n").map { line in
-            try #require((try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["revision"] as? Int)
-        }
-    }
+    func auditRevisions() throws -> [Int] { try auditLines().map(\.revision) }
 
     func start(_ arguments: [String]) throws -> Process {
         let process = Process()
@@ -64,47 +59,80 @@ import Testing
         return process
     }
 
+    /// Audit lines as (revision, run id).
+    func auditLines() throws -> [(revision: Int, run: String)] {
+        guard let text = try? String(contentsOfFile: storePath + ".audit.jsonl", encoding: .utf8) else { return [] }
+        return text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().compactMap { line in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                let revision = object["revision"] as? Int, let run = object["run"] as? String
+            else { return nil }
+            return (revision, run)
+        }
+    }
+
     @Test func aWriterKilledAtAnyMomentLeavesTheOldOrTheNewStore() throws {
         let original = try generate(jobs: 3000)
         let url = URL(fileURLWithPath: storePath)
-        // One uninterrupted run: how long it takes and what it writes.
+        let arguments = ["run", "--rules", shippedRules, "--store", storePath, "--now", "2026-11-21T09:00:00Z"]
+        // One uninterrupted run: how long each step takes and what it writes.
         try original.write(to: url)
         let clock = ContinuousClock()
         let t0 = clock.now
-        #expect(try jobrules.run(["run", "--rules", shippedRules, "--store", storePath, "--now", later]).status == 0)
+        let first = try jobrules.run(arguments + ["--json"])
         let elapsed = clock.now - t0
-        let duration = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        #expect(first.status == 0, "\(first.stderr)")
+        let wall = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any])
+        let steps = try #require(report["seconds"] as? [String: Double])
+        let load = try #require(steps["load"]), rules = try #require(steps["rules"]), save = try #require(steps["save"])
         let saved = try Data(contentsOf: url)
-        let expectedLines = try auditRevisions().count
-        #expect(expectedLines > 500)
+        let expectedLines = try auditLines().count
+        #expect(expectedLines > 1000)
+        // The steps' windows, from the process's start: start-up, then load, rules, save.
+        let startUp = max(0, wall - load - rules - save)
+        let windows = [
+            ("load", startUp, startUp + load),
+            ("rules", startUp + load, startUp + load + rules),
+            ("save", startUp + load + rules, startUp + load + rules + save),
+        ]
 
         var rng = SystemRandomNumberGenerator()
         var outcomes: [String: Int] = [:]
-        for i in 0..<30 {
+        for i in 0..<51 {
+            let (_, from, to) = windows[i % 3]
             try original.write(to: url)
             try? FileManager.default.removeItem(atPath: storePath + ".audit.jsonl")
-            let process = try start(["run", "--rules", shippedRules, "--store", storePath, "--now", later])
-            // Anywhere from start-up to the end of the save; every other kill in the
-            // last third, where the save happens.
-            let from = i.isMultiple(of: 2) ? 0 : duration * 0.66
-            Thread.sleep(forTimeInterval: Double.random(in: from...duration, using: &rng))
+            let process = try start(arguments)
+            Thread.sleep(forTimeInterval: Double.random(in: from...to, using: &rng))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             // The complete old or the complete new store, nothing else.
             let after = try Data(contentsOf: url)
             let state = after == original ? "old" : after == saved ? "new" : "torn"
-            outcomes[state, default: 0] += 1
             #expect(state != "torn")
-            // The next run recovers: it saves (or finds nothing to do), and cleans up.
-            let next = try jobrules.run(["run", "--rules", shippedRules, "--store", storePath, "--now", later])
+            // The audit log as documented: with the new store, each of its changes once;
+            // with the old one, nothing, or lines of a save that never landed (revision 1).
+            let lines = try auditLines()
+            if state == "new" {
+                #expect(lines.count == expectedLines && lines.allSatisfy { $0.revision == 1 })
+                outcomes["new", default: 0] += 1
+            } else {
+                #expect(lines.allSatisfy { $0.revision == 1 } && lines.count <= expectedLines)
+                let leftovers = try entries().contains { $0.hasPrefix(".store.json.tmp-") } || !lines.isEmpty
+                outcomes[leftovers ? "old, save under way" : "old", default: 0] += 1
+            }
+            // The next run recovers: it saves the same outcome, and cleans up.
+            let next = try jobrules.run(arguments)
             #expect(next.status == 0, "\(next.stderr)")
             #expect(try Data(contentsOf: url) == saved)
             #expect(try entries() == ["store.json", "store.json.audit.jsonl", "store.json.lock"])
-            // The audit log holds each change of the landed save once.
-            #expect(try auditRevisions() == Array(repeating: 1, count: expectedLines))
+            // The audit log holds each change of the landed save once, from one run.
+            let final = try auditLines()
+            #expect(final.count == expectedLines && final.allSatisfy { $0.revision == 1 })
+            #expect(Set(final.map(\.run)).count == 1)
         }
-        #expect(outcomes["torn"] == nil)
-        #expect(outcomes["old"] ?? 0 > 0)
+        #expect(outcomes["old", default: 0] > 0, "\(outcomes)")
+        #expect(outcomes["new", default: 0] + outcomes["old, save under way", default: 0] > 0, "\(outcomes)")
     }
 
     @Test func aFileSizeLimitFailsTheSaveAndChangesNothing() throws {
@@ -180,5 +208,70 @@ import Testing
         let revisions = try auditRevisions()
         #expect(Set(revisions) == Set(1...Int(store.revision)))
         #expect(store.stats.expiredByService.values.reduce(0, +) == Int64(due.count))
+    }
+
+    /// Ten runs started at once, run `k` tagging `run-k` on the jobs whose number ends in `k`.
+    func tenRunsAtOnce(lockTimeout: String) throws -> (statuses: [Int32], errors: [String]) {
+        try generate(jobs: 1000).write(to: URL(fileURLWithPath: storePath))
+        let runs = try (0..<10).map { k in
+            let rule = try scratch.write("tag-\(k).lua", """
+                rule{name = "tag-\(k)", on = "jobs",
+                     where = function(job) return job.status ~= "expired" and tonumber(job.id:sub(3)) % 10 == \(k) end,
+                     run = function(job) job:tag("run-\(k)") end}
+                """)
+            let process = Process()
+            process.executableURL = jobrules.url
+            process.arguments = ["run", "--rules", rule.path, "--store", storePath, "--now", "2026-11-21T09:00:00Z", "--lock-timeout", lockTimeout]
+            process.currentDirectoryURL = scratch.url
+            process.standardOutput = FileHandle.nullDevice
+            let err = Pipe()
+            process.standardError = err
+            return (process, err)
+        }
+        for (process, _) in runs { try process.run() }
+        var statuses: [Int32] = [], errors: [String] = []
+        for (process, err) in runs {
+            errors.append(String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+            process.waitUntilExit()
+            statuses.append(process.terminationStatus)
+        }
+        return (statuses, errors)
+    }
+
+    /// Every saved run's tags on all of its jobs, a refused run's on none; one revision per saved run.
+    func checkTenRuns(saved: Set<Int>) throws {
+        let store = try JSONStoreFile(path: storePath).load().store
+        for job in store.jobs where job.status != .expired {
+            let k = (Int(job.id.dropFirst(2)) ?? -1) % 10
+            let tags = Set(job.tags.filter { $0.hasPrefix("run-") })
+            #expect(tags == (saved.contains(k) ? ["run-\(k)"] : []), "\(job.id): \(tags)")
+        }
+        #expect(store.revision == Int64(saved.count))
+        // Each revision in the audit log once, as one block, from one run.
+        let lines = try auditLines()
+        #expect(lines.map(\.revision) == lines.map(\.revision).sorted())
+        #expect(Set(lines.map(\.revision)) == Set(1...saved.count))
+        for revision in 1...saved.count {
+            #expect(Set(lines.filter { $0.revision == revision }.map(\.run)).count == 1)
+        }
+    }
+
+    @Test func tenRunsAtOnceEachLandWhole() throws {
+        let (statuses, errors) = try tenRunsAtOnce(lockTimeout: "60")
+        #expect(statuses == Array(repeating: 0, count: 10), "\(errors)")
+        try checkTenRuns(saved: Set(0..<10))
+    }
+
+    @Test func tenRunsAtOnceWithAShortLockTimeoutLandWholeOrNotAtAll() throws {
+        let (statuses, errors) = try tenRunsAtOnce(lockTimeout: "0.05")
+        let saved = Set((0..<10).filter { statuses[$0] == 0 })
+        #expect(!saved.isEmpty)
+        for k in 0..<10 where statuses[k] != 0 {
+            #expect(statuses[k] == 2)
+            #expect(errors[k].contains("is locked by another jobrules process (held by pid "), "\(errors[k])")
+            #expect(errors[k].contains(try Regex("; gave up after [0-9.]+ s\n$")), "\(errors[k])")
+        }
+        try checkTenRuns(saved: saved)
+        #expect(try entries().filter { $0.contains(".tmp-") }.isEmpty)
     }
 }

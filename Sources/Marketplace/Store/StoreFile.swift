@@ -404,7 +404,8 @@ public struct JSONStoreFile: StoreBackend, Sendable {
     }
 }
 
-func monotonicSeconds() -> Double {
+/// Seconds on CLOCK_MONOTONIC (for measuring steps, not for dates).
+public func monotonicSeconds() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
