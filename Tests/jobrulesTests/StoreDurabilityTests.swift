@@ -2,7 +2,7 @@ import Foundation
 import Marketplace
 import Testing
 
-/// Saves under a killed writer, a file-size limit and concurrent writers.
+/// Saves under a killed writer and concurrent writers (write failures: WriteFailureTests).
 @Suite(.serialized) struct StoreDurabilityTests {
     let jobrules: Binary
     let scratch: Scratch
@@ -133,26 +133,6 @@ import Testing
         }
         #expect(outcomes["old", default: 0] > 0, "\(outcomes)")
         #expect(outcomes["new", default: 0] + outcomes["old, save under way", default: 0] > 0, "\(outcomes)")
-    }
-
-    @Test func aFileSizeLimitFailsTheSaveAndChangesNothing() throws {
-        let original = try generate(jobs: 1000)
-        try original.write(to: URL(fileURLWithPath: storePath))
-        // 1024 blocks of 512 bytes: far below the store's size.
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "ulimit -f 1024 && exec \"$0\" \"$@\"", jobrules.url.path, "run", "--rules", noRules.url.path, "--store", storePath, "--now", later]
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 2)
-        #expect(message.hasPrefix("jobrules: cannot write '"))
-        #expect(message.hasSuffix("': File too large\n"))
-        #expect(try Data(contentsOf: URL(fileURLWithPath: storePath)) == original)
-        #expect(try entries() == ["store.json", "store.json.lock"])
     }
 
     @Test func aRunWaitsForTheLockAndBuildsOnTheOtherWritersSave() throws {
