@@ -185,4 +185,46 @@ struct BadStore: Sendable, CustomStringConvertible {
         #expect(missing.status == 2)
         #expect(missing.stderr == "jobrules: no store at 'store.json' (create one with `jobrules init --store store.json`)\n")
     }
+
+    /// Random byte edits of the sample, through the binary: never a crash; a
+    /// refused store is left as it was, with nothing beside it. Seeded.
+    @Test func randomlyDamagedStoresNeverCrashAndAreNeverWritten() throws {
+        let made = try jobrules.run(["init", "--now", now, "--store", "sample.json"], in: scratch.url)
+        try #require(made.status == 0)
+        let sample = try [UInt8](Data(contentsOf: scratch.url.appendingPathComponent("sample.json")))
+        try FileManager.default.removeItem(at: scratch.url.appendingPathComponent("sample.json"))
+        try FileManager.default.removeItem(at: scratch.url.appendingPathComponent("sample.json.lock"))
+        var state: UInt64 = 20_261_123
+        func next(_ bound: Int) -> Int {  // SplitMix64
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return Int((z ^ (z >> 31)) % UInt64(bound))
+        }
+        var refused = 0
+        for iteration in 0..<100 {
+            var bytes = sample
+            for _ in 0...next(3) {
+                let at = next(bytes.count)
+                switch next(4) {
+                case 0: bytes[at] = UInt8(next(256))
+                case 1: bytes.insert(Array("{}[]\",:0-e\\".utf8)[next(12)], at: at)
+                case 2: bytes.removeSubrange(at..<min(bytes.count, at + 1 + next(40)))
+                default: bytes = Array(bytes.prefix(at))
+                }
+            }
+            try Data(bytes).write(to: URL(fileURLWithPath: storePath))
+            try? FileManager.default.removeItem(atPath: storePath + ".audit.jsonl")
+            let result = try jobrules.run(["run", "--rules", noRules.url.path, "--now", now], in: scratch.url)
+            #expect([0, 2].contains(result.status), "iteration \(iteration): \(result.status) \(result.stderr)")
+            if result.status == 2 {
+                refused += 1
+                #expect(result.stderr.hasPrefix("jobrules: "), "iteration \(iteration)")
+                #expect(try Data(contentsOf: URL(fileURLWithPath: storePath)) == Data(bytes), "iteration \(iteration)")
+                #expect(try entries() == ["store.json", "store.json.lock"], "iteration \(iteration)")
+            }
+        }
+        #expect(refused > 50)
+    }
 }
