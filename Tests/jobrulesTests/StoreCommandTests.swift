@@ -205,11 +205,12 @@ struct BadStore: Sendable, CustomStringConvertible {
         var refused = 0
         for iteration in 0..<100 {
             var bytes = sample
-            for _ in 0...next(3) {
+            let marks = Array("{}[]\",:0-e\\".utf8)
+            for _ in 0...next(3) where !bytes.isEmpty {
                 let at = next(bytes.count)
                 switch next(4) {
                 case 0: bytes[at] = UInt8(next(256))
-                case 1: bytes.insert(Array("{}[]\",:0-e\\".utf8)[next(12)], at: at)
+                case 1: bytes.insert(marks[next(marks.count)], at: at)
                 case 2: bytes.removeSubrange(at..<min(bytes.count, at + 1 + next(40)))
                 default: bytes = Array(bytes.prefix(at))
                 }
