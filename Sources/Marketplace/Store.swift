@@ -19,6 +19,10 @@ public final class Store {
     public internal(set) var orders: [Order]
     public internal(set) var outbox: [OutboxEntry]
     public internal(set) var stats: Stats
+    /// Ids of the imported events applied to this store, in order (`jobrules import`).
+    public internal(set) var appliedEvents: [String] = []
+    /// `appliedEvents` as a set, built on first use.
+    private var appliedEventSet: Set<String>?
     /// Top-level members jobrules doesn't know, written back in place on save.
     var extras = Extras()
     /// Whether `agency` and `stats` still equal their bytes in the loaded file.
@@ -225,6 +229,8 @@ public final class Store {
                 if let c = contacts.popLast() { contactIndex[c.id] = nil }
             case .appendedOrder:
                 if let o = orders.popLast() { orderIndex[o.id] = nil }
+            case .appliedEvent:
+                if let id = appliedEvents.popLast() { appliedEventSet?.remove(id) }
             }
         }
         changes.removeSubrange(savepoint.changeCount...)
@@ -241,7 +247,7 @@ public final class Store {
         case order(Int, Order)
         case agency(Agency, SourceSpan?)
         case stats(Stats, SourceSpan?)
-        case appendedMessage, appendedOutbox, appendedJob, appendedMerchant, appendedContact, appendedOrder
+        case appendedMessage, appendedOutbox, appendedJob, appendedMerchant, appendedContact, appendedOrder, appliedEvent
     }
 
     // MARK: Recording
@@ -573,6 +579,20 @@ public final class Store {
     }
 
     // MARK: New objects (imports)
+
+    /// Whether the imported event `id` was applied to this store.
+    public func hasApplied(event id: String) -> Bool {
+        if appliedEventSet == nil { appliedEventSet = Set(appliedEvents) }
+        return appliedEventSet?.contains(id) ?? false
+    }
+
+    /// Notes the imported event `id` as applied (saved with the store; rolled back with a savepoint).
+    public func markApplied(event id: String) {
+        if appliedEventSet == nil { appliedEventSet = Set(appliedEvents) }
+        appliedEvents.append(id)
+        appliedEventSet?.insert(id)
+        undo.append(.appliedEvent)
+    }
 
     /// Adds a merchant; an id already present is refused.
     @discardableResult

@@ -3,24 +3,22 @@ import LuaHost
 import Marketplace
 import RuleEngine
 
-/// One locked load-modify-save of the store, shared by `run` and `exec`:
-/// lock, load (validating everything), clear a killed save's leftovers, apply
-/// expiry, and bind a Lua session to the store. The lock is held until the
-/// batch is released.
-final class Batch {
+/// One locked load-modify-save of the store, without Lua (`import`), and the
+/// base of a batch: lock, load (validating everything), clear a killed save's
+/// leftovers, apply expiry. The lock is held until it is released.
+final class LockedStore {
     let file: JSONStoreFile
     let lock: any StoreLock
     let loaded: LoadedStore
     let now: UnixTime
     let dryRun: Bool
-    let session: Session
-    /// Jobs expired by this batch, before any rule ran.
+    /// Jobs expired by this batch, before anything else changed the store.
     let expired: [String]
     /// Wall seconds of each step so far: waiting for the lock, loading (with
     /// expiry), running the rules, saving.
     var seconds = StepSeconds()
 
-    init(options: StoreOptions, limits: LuaLimits, dryRun: Bool) throws {
+    init(options: StoreOptions, dryRun: Bool) throws {
         file = options.file
         now = options.clock
         self.dryRun = dryRun
@@ -41,16 +39,10 @@ final class Batch {
         let store = loaded.store
         store.actor = "expiry"
         expired = store.expireDueJobs(at: now).map { store.jobs[$0].id }
-        do {
-            session = try Session(store: store, now: now, limits: limits)
-        } catch {
-            lock.unlock()
-            throw UsageError(error.message)
-        }
         seconds.load = seconds.lap(&mark)
     }
 
-    var store: Store { session.store }
+    var store: Store { loaded.store }
     var revision: Int64 { loaded.version.revision }
 
     /// Saves every change (unless dry); returns the new revision, or the old
@@ -70,12 +62,48 @@ final class Batch {
         }
     }
 
-    /// Closes the session and lets the lock go. The store itself stays in
-    /// memory until the process exits (`KeptUntilExit`).
+    /// Lets the lock go. The store itself stays in memory until the process
+    /// exits (`KeptUntilExit`).
     func release() {
-        session.close()
         lock.unlock()
         KeptUntilExit.keep(self)
+    }
+}
+
+/// A locked store with a Lua session bound to it, shared by `run` and `exec`.
+final class Batch {
+    let locked: LockedStore
+    let session: Session
+
+    init(options: StoreOptions, limits: LuaLimits, dryRun: Bool) throws {
+        locked = try LockedStore(options: options, dryRun: dryRun)
+        var mark = monotonicSeconds()
+        do {
+            session = try Session(store: locked.store, now: locked.now, limits: limits)
+        } catch {
+            locked.release()
+            throw UsageError(error.message)
+        }
+        locked.seconds.load += locked.seconds.lap(&mark)
+    }
+
+    var store: Store { session.store }
+    var file: JSONStoreFile { locked.file }
+    var now: UnixTime { locked.now }
+    var dryRun: Bool { locked.dryRun }
+    var revision: Int64 { locked.revision }
+    var expired: [String] { locked.expired }
+    var seconds: StepSeconds {
+        get { locked.seconds }
+        set { locked.seconds = newValue }
+    }
+
+    func save() throws -> Int64 { try locked.save() }
+
+    /// Closes the session and lets the lock go.
+    func release() {
+        session.close()
+        locked.release()
     }
 
     /// Runs the rule files' top level (declaring their rules); every problem
@@ -110,9 +138,9 @@ extension RuleFile {
 /// 100 000 jobs; the exit gives all of its memory back at once.
 /// Commands run on the main thread only.
 enum KeptUntilExit {
-    nonisolated(unsafe) private static var batches: [Batch] = []
+    nonisolated(unsafe) private static var batches: [LockedStore] = []
 
-    static func keep(_ batch: Batch) { batches.append(batch) }
+    static func keep(_ batch: LockedStore) { batches.append(batch) }
 }
 
 /// Wall seconds of a batch's steps (0 for a step not taken).

@@ -6,6 +6,6 @@ struct JobRules: ParsableCommand {
         commandName: "jobrules",
         abstract: "Rules in Lua for a service agency's marketplace jobs and sales orders.",
         version: "0.1.0",
-        subcommands: [RunCommand.self, ReplCommand.self, ExecCommand.self, CheckCommand.self, InitCommand.self]
+        subcommands: [RunCommand.self, ImportCommand.self, ReplCommand.self, ExecCommand.self, CheckCommand.self, InitCommand.self]
     )
 }

@@ -22,6 +22,7 @@ extension Store {
         store.agencyRaw = draft.agencyRaw
         store.statsRaw = draft.statsRaw
         store.extras = draft.extras
+        store.appliedEvents = draft.appliedEvents
         d.resolve(&draft, into: store)
         guard d.problems.isEmpty else { throw .invalid(d.problems, more: d.moreProblems) }
         return store
@@ -72,6 +73,17 @@ extension Store {
         try section("outbox", outbox.count) { w, i in self.encode(self.outbox[i], &w) }
         w.raw("  \"stats\": ")
         if let raw = statsRaw { w.raw(raw) } else { encodeStats(&w) }
+        if !appliedEvents.isEmpty {
+            // One id a line, like the arrays above: a feed's ids diff well.
+            w.raw(",\n  \"applied_events\": [\n")
+            for (i, id) in appliedEvents.enumerated() {
+                w.raw("    ")
+                w.string(id)
+                if i < appliedEvents.count - 1 { w.raw(",\n") }
+                try drain()
+            }
+            w.raw("\n  ]")
+        }
         for m in extras.members {
             w.raw(",\n  ")
             w.raw(m.key)

@@ -18,12 +18,14 @@ struct StoreDraft {
     var outboxJobs: [String?] = []
     var stats = Stats()
     var statsRaw: SourceSpan?
+    var appliedEvents: [String] = []
     var extras = Extras()
 }
 
 extension Keys {
     static let top = Keys(
-        ["format", "version", "revision", "agency", "members", "merchants", "jobs", "messages", "contacts", "orders", "outbox", "stats"],
+        ["format", "version", "revision", "agency", "members", "merchants", "jobs", "messages", "contacts", "orders", "outbox", "stats",
+         "applied_events"],
         required: ["format", "version", "agency"])
     static let agency = Keys(["name", "services", "preferences"], required: ["name"])
     static let service = Keys(["id", "name", "min_budget", "currency"], required: ["id"])
@@ -98,6 +100,9 @@ extension StoreDecoder {
                     draft.stats = stats
                     draft.statsRaw = raw
                 }
+            case 12:
+                draft.appliedEvents = try strings() ?? []
+                if Set(draft.appliedEvents).count != draft.appliedEvents.count { problem("an event id is listed twice") }
             default: break
             }
         }

@@ -1,0 +1,323 @@
+/// The kinds of marketplace event `jobrules import` takes (SPEC §3).
+public enum ImportEventType: String, Sendable, CaseIterable {
+    case jobReceived = "job.received"
+    case messageReceived = "message.received"
+    case jobDeclinedByMerchant = "job.declined_by_merchant"
+    case contactReceived = "contact.received"
+    case orderPlaced = "order.placed"
+    case orderRequirementsSubmitted = "order.requirements_submitted"
+    case orderCompleted = "order.completed"
+    case orderCanceled = "order.canceled"
+    case extensionAnswered = "extension.answered"
+}
+
+/// One line of a feed, read and checked on its own (references are checked
+/// when it is applied to a store).
+public struct ImportEvent: Sendable {
+    /// The feed's id for the event: applying an id twice is skipped.
+    public let id: String
+    public let type: ImportEventType
+    public let at: UnixTime
+    /// 1-based line in the feed.
+    public let line: Int
+    let payload: Payload
+
+    enum Payload: Sendable {
+        case job(Job, merchant: Merchant)
+        case message(job: String, body: Text)
+        case merchantDecline(job: String, reason: String)
+        case contact(Contact)
+        case order(Order)
+        case orderAction(order: String)
+        case cancel(order: String, by: CanceledBy)
+        case extensionAnswer(order: String, accepted: Bool)
+    }
+}
+
+/// What is wrong with one line of a feed.
+public struct ImportProblem: Sendable, Equatable, CustomStringConvertible {
+    public let line: Int
+    /// The event's id and type, when the line got that far.
+    public let event: String?
+    public let type: String?
+    public let message: String
+
+    public var description: String {
+        var s = "line \(line)"
+        if let type { s += ": \(type)" }
+        if let event { s += " \(ChangeValue.string(event))" }
+        return s + ": " + message
+    }
+}
+
+/// A feed read line by line: its events in order, and every bad line.
+public struct ImportFeed: Sendable {
+    public internal(set) var events: [ImportEvent] = []
+    public internal(set) var problems: [ImportProblem] = []
+    /// Lines holding an event (blank lines apart).
+    public internal(set) var lineCount = 0
+    /// The type of each line that has one, for counting refusals by type.
+    public internal(set) var typeOfLine: [Int: ImportEventType] = [:]
+
+    /// Reads `count` bytes of JSON Lines: one event object a line; blank lines are skipped.
+    public static func read(_ source: SourceBytes, count: Int) -> ImportFeed {
+        var feed = ImportFeed()
+        let bytes = UnsafeRawBufferPointer(rebasing: source.buffer[0..<count])
+        var start = 0
+        var line = 1
+        while start < count {
+            var end = start
+            while end < count, bytes[end] != UInt8(ascii: "\n") { end += 1 }
+            if bytes[start..<end].contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) {
+                feed.lineCount += 1
+                feed.readLine(source, from: start, to: end, line: line)
+            }
+            start = end + 1
+            line += 1
+        }
+        return feed
+    }
+
+    private mutating func readLine(_ source: SourceBytes, from start: Int, to end: Int, line: Int) {
+        var d = StoreDecoder(source: source, count: end)
+        d.r.pos = start
+        var fields = EventFields()
+        do throws(JSONSyntaxError) {
+            d.r.skipWhitespace()
+            let kind = try d.r.kind()
+            guard kind == .object else {
+                try d.r.skipValue(depth: 0)  // not JSON at all: says where
+                throw d.r.fail("an event is a JSON object, not \(kind.rawValue)", at: start)
+            }
+            fields = try d.eventFields()
+            d.r.skipWhitespace()
+            if !d.r.atEnd { throw d.r.fail("unexpected data after the event's closing '}' (one event a line)") }
+        } catch {
+            let column = error.offset - start + 1
+            problems.append(ImportProblem(
+                line: line, event: fields.id, type: fields.typeName,
+                message: "invalid JSON at column \(column): " + error.message.replacing("end of file", with: "end of the line")))
+            return
+        }
+        if let type = fields.type { typeOfLine[line] = type }
+        let event = d.event(fields, line: line)
+        if !d.problems.isEmpty || d.moreProblems {
+            for p in d.problems {
+                problems.append(ImportProblem(line: line, event: fields.id, type: fields.typeName, message: p.description))
+            }
+            return
+        }
+        if let event { events.append(event) }
+    }
+}
+
+/// An event's members as read, before its type says which it needs.
+struct EventFields {
+    var id: String?
+    var typeName: String?
+    var type: ImportEventType?
+    var at: UnixTime?
+    /// `job`, `contact`, `order` given as objects (their reading is done) or as ids.
+    var job: Job?
+    var jobID: String?
+    var merchant: Merchant?
+    var contact: Contact?
+    var order: Order?
+    var orderID: String?
+    var body: Text?
+    var reason: String?
+    var by: CanceledBy?
+    var accepted: Bool?
+    var seen: Set<String> = []
+}
+
+extension Keys {
+    static let event = Keys(
+        ["event", "type", "at", "job", "merchant", "body", "reason", "contact", "order", "by", "accepted"],
+        required: ["event", "type", "at"])
+    /// A received job: the marketplace's fields; what jobrules keeps itself is refused.
+    static let receivedJob = Keys(
+        ["id", "source", "service", "title", "details", "budget", "priorities", "created_at",
+         "status", "merchant", "opened_at", "first_response_at", "assignees", "tags", "notes", "declined", "completed_at"],
+        required: ["id", "source", "service"])
+    static let receivedContact = Keys(["id", "name", "email", "message"], required: ["id", "email"])
+    static let placedOrder = Keys(["id", "buyer", "service", "due_at"], required: ["id", "due_at"])
+}
+
+extension StoreDecoder {
+    /// Reads an event object's members (the object is next).
+    mutating func eventFields() throws(JSONSyntaxError) -> EventFields {
+        var f = EventFields()
+        guard var o = try beginObject() else { return f }
+        while let k = try nextMember(.event, &o) {
+            if k >= 0 { f.seen.insert(Keys.event.names[k].description) }
+            switch k {
+            case 0: f.id = try id()
+            case 1:
+                f.typeName = try string()
+                if let name = f.typeName {
+                    f.type = ImportEventType(rawValue: name)
+                    if f.type == nil {
+                        let known = ImportEventType.allCases.map { ChangeValue.string($0.rawValue).description }.joined(separator: ", ")
+                        problem("unknown event type \(ChangeValue.string(name)) (expected one of \(known))")
+                    }
+                }
+            case 2: f.at = try time()
+            case 3:
+                if try r.kind() == .object { f.job = try receivedJob() } else { f.jobID = try id() }
+            case 4: f.merchant = try merchant()
+            case 5: f.body = try text()
+            case 6: f.reason = try string()
+            case 7: f.contact = try receivedContact()
+            case 8:
+                if try r.kind() == .object { f.order = try placedOrder() } else { f.orderID = try id() }
+            case 9: f.by = try enumeration(CanceledBy.self, "cancellation")
+            case 10: f.accepted = try bool()
+            default: break  // unknown members of an event are ignored
+            }
+        }
+        _ = endObject(.event, o)
+        return f
+    }
+
+    /// A received job: new, its merchant set when the event is applied.
+    mutating func receivedJob() throws(JSONSyntaxError) -> Job? {
+        guard var o = try beginObject() else { return nil }
+        var id: String?, source: JobSource?, service: String?, created: UnixTime?
+        var title: Text = "", details: Text = ""
+        var budget: Budget?, priorities: Priorities?
+        while let k = try nextMember(.receivedJob, &o) {
+            switch k {
+            case 0: id = try self.id()
+            case 1: source = try enumeration(JobSource.self, "source")
+            case 2: service = try self.id()
+            case 3: title = try text() ?? ""
+            case 4: details = try text() ?? ""
+            case 5: if try !null() { budget = try self.budget() }
+            case 6: if try !null() { priorities = try self.priorities() }
+            case 7: created = try time()
+            case 9:
+                problem("the merchant goes in the event's \"merchant\", not in the job")
+                try r.skipValue(depth: path.count)
+            default:
+                problem("jobrules keeps this itself: a received job is new, unassigned and untagged")
+                try r.skipValue(depth: path.count)
+            }
+        }
+        let (extras, _) = endObject(.receivedJob, o)
+        guard let id, let source, let service else { return nil }
+        var job = Job(
+            lifecycle: JobLifecycle(id: id, status: .new, createdAt: created ?? Int64.min), source: source, merchant: -1,
+            service: service, title: title, details: details, budget: budget, priorities: priorities)
+        job.extras = extras
+        return job
+    }
+
+    mutating func receivedContact() throws(JSONSyntaxError) -> Contact? {
+        guard var o = try beginObject() else { return nil }
+        var id: String?, email: String?
+        var name = ""
+        var message: Text = ""
+        while let k = try nextMember(.receivedContact, &o) {
+            switch k {
+            case 0: id = try self.id()
+            case 1: name = try string() ?? ""
+            case 2: email = try string()
+            default: message = try text() ?? ""
+            }
+        }
+        let (extras, _) = endObject(.receivedContact, o)
+        guard let id, let email else { return nil }
+        var c = Contact(id: id, name: name, email: email, at: 0, message: message)
+        c.extras = extras
+        return c
+    }
+
+    mutating func placedOrder() throws(JSONSyntaxError) -> Order? {
+        guard var o = try beginObject() else { return nil }
+        var id: String?, due: UnixTime?
+        var buyer = "", service = ""
+        while let k = try nextMember(.placedOrder, &o) {
+            switch k {
+            case 0: id = try self.id()
+            case 1: buyer = try string() ?? ""
+            case 2: service = try string() ?? ""
+            default: due = try time()
+            }
+        }
+        let (extras, _) = endObject(.placedOrder, o)
+        guard let id, let due else { return nil }
+        var order = Order(id: id, buyer: buyer, service: service, placedAt: 0, dueAt: due)
+        order.extras = extras
+        return order
+    }
+
+    /// The event its fields make, or nil after recording what is missing.
+    mutating func event(_ f: EventFields, line: Int) -> ImportEvent? {
+        guard let id = f.id, let type = f.type, let at = f.at else { return nil }
+        func need(_ name: String, _ what: String) {
+            if !f.seen.contains(name) { problem("a \(type.rawValue) event needs \"\(name)\" (\(what))") }
+        }
+        let payload: ImportEvent.Payload?
+        switch type {
+        case .jobReceived:
+            need("job", "the job, an object")
+            need("merchant", "its merchant, an object")
+            if f.jobID != nil { problem("\"job\" of a job.received event is the job itself, an object") }
+            if var job = f.job, let merchant = f.merchant {
+                if job.createdAt == Int64.min { job.lifecycle = JobLifecycle(id: job.id, status: .new, createdAt: at) }
+                payload = .job(job, merchant: merchant)
+            } else {
+                payload = nil
+            }
+        case .messageReceived:
+            need("job", "the job's id")
+            need("body", "the merchant's message")
+            payload = jobID(f).flatMap { job in f.body.map { .message(job: job, body: $0) } }
+        case .jobDeclinedByMerchant:
+            need("job", "the job's id")
+            need("reason", "why the merchant declined")
+            payload = jobID(f).flatMap { job in f.reason.map { .merchantDecline(job: job, reason: $0) } }
+        case .contactReceived:
+            need("contact", "an object: id, name, email, message")
+            if var contact = f.contact {
+                contact.at = at
+                payload = .contact(contact)
+            } else {
+                payload = nil
+            }
+        case .orderPlaced:
+            need("order", "an object: id, buyer, service, due_at")
+            if f.orderID != nil { problem("\"order\" of an order.placed event is the order itself, an object") }
+            if var order = f.order {
+                order.placedAt = at
+                payload = .order(order)
+            } else {
+                payload = nil
+            }
+        case .orderRequirementsSubmitted, .orderCompleted:
+            need("order", "the order's id")
+            payload = orderID(f).map { .orderAction(order: $0) }
+        case .orderCanceled:
+            need("order", "the order's id")
+            need("by", "\"mutual\" or \"support\"")
+            payload = orderID(f).flatMap { order in f.by.map { .cancel(order: order, by: $0) } }
+        case .extensionAnswered:
+            need("order", "the order's id")
+            need("accepted", "true or false")
+            payload = orderID(f).flatMap { order in f.accepted.map { .extensionAnswer(order: order, accepted: $0) } }
+        }
+        guard let payload, problems.isEmpty else { return nil }
+        return ImportEvent(id: id, type: type, at: at, line: line, payload: payload)
+    }
+
+    private mutating func jobID(_ f: EventFields) -> String? {
+        if f.job != nil { problem("\"job\" of a \(f.typeName ?? "") event is the job's id, a string") }
+        return f.jobID
+    }
+
+    private mutating func orderID(_ f: EventFields) -> String? {
+        if f.order != nil { problem("\"order\" of a \(f.typeName ?? "") event is the order's id, a string") }
+        return f.orderID
+    }
+}

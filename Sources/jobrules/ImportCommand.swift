@@ -1,0 +1,190 @@
+import ArgumentParser
+import Foundation
+import Marketplace
+import RuleEngine
+
+/// `jobrules import EVENTS.jsonl`: marketplace events into the store, all or nothing.
+struct ImportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Apply a feed of marketplace events (JSON Lines) to the store, all or nothing.",
+        discussion: """
+            One event a line, each with a unique "event" id, a "type" and an "at" time (README: \
+            "Feeding the store"). Every line is read and checked first, then the events are \
+            applied in file order through the same transitions as the Lua API, after expiry at \
+            the clock of --now. If any line is bad (not JSON, an unknown type, a missing field, \
+            an unknown job or order, a refused transition) each bad line is listed with its \
+            number and nothing is written. Otherwise the store is saved once with its audit log, \
+            under the same lock as `run`. An event id the store already applied is skipped, so a \
+            feed can be replayed or overlap the last one.
+
+            Exit status: 0 when the feed was applied (or, with --dry-run, checked); 2 when nothing \
+            was written: a bad line, a bad store, an unreadable feed, a lock held too long, a \
+            failed write.
+            """
+    )
+
+    @Argument(help: ArgumentHelp("The feed, one JSON event a line; - reads standard input.", valueName: "EVENTS.jsonl"))
+    var events: String
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Flag(help: "Check the feed against the store and print the plan; write nothing (store and audit log).")
+    var dryRun = false
+
+    @Flag(help: "Print the report as JSON (schema: docs/report.md).")
+    var json = false
+
+    func run() throws {
+        // Read before taking the lock: a slow pipe must not hold other runs up.
+        let bytes = try readFeed()
+        let feed = ImportFeed.read(SourceBytes.copying(bytes), count: bytes.count)
+        let locked = try LockedStore(options: storeOptions, dryRun: dryRun)
+        defer { locked.release() }
+        var mark = monotonicSeconds()
+        let outcome = locked.store.apply(feed)
+        locked.seconds.rules = locked.seconds.lap(&mark)
+        var report = ImportReport(feed: events == "-" ? "standard input" : events, locked: locked, outcome: outcome, lines: feed.lineCount)
+        if outcome.problems.isEmpty {
+            report.revisionAfter = try locked.save()
+            report.seconds = locked.seconds
+            print(json ? report.json : report.text(style: Terminal.outputStyle), terminator: "")
+        } else {
+            if json {
+                print(report.json, terminator: "")
+            } else {
+                print(report.text(style: Terminal.outputStyle), terminator: "")
+            }
+            throw UsageError(report.refusal)
+        }
+    }
+
+    private func readFeed() throws -> [UInt8] {
+        if events == "-" {
+            return [UInt8](FileHandle.standardInput.readDataToEndOfFile())
+        }
+        do {
+            return [UInt8](try Data(contentsOf: URL(fileURLWithPath: events)))
+        } catch {
+            throw UsageError("cannot read '\(events)': \(fileErrorReason(error))")
+        }
+    }
+}
+
+/// What an import did (or, refused or dry, would have done).
+struct ImportReport {
+    let feed: String
+    let store: String
+    let now: UnixTime
+    let dryRun: Bool
+    let revisionBefore: Int64
+    var revisionAfter: Int64
+    let expired: [String]
+    let outcome: ImportOutcome
+    let lines: Int
+    let changes: [Change]
+    var seconds: StepSeconds
+
+    init(feed: String, locked: LockedStore, outcome: ImportOutcome, lines: Int) {
+        self.feed = feed
+        store = locked.file.path
+        now = locked.now
+        dryRun = locked.dryRun
+        revisionBefore = locked.revision
+        revisionAfter = locked.revision
+        expired = locked.expired
+        self.outcome = outcome
+        self.lines = lines
+        changes = locked.store.changes
+        seconds = locked.seconds
+    }
+
+    var refused: Bool { !outcome.problems.isEmpty }
+    var saved: Bool { revisionAfter != revisionBefore }
+
+    /// The types in the feed, in the order of SPEC §3.
+    var types: [ImportEventType] { ImportEventType.allCases.filter { outcome.counts[$0] != nil } }
+
+    static let shownProblems = 100
+
+    /// The error for a refused feed: every bad line (up to a hundred).
+    var refusal: String {
+        let bad = Set(outcome.problems.map(\.line)).count
+        var text = "\(feed): \(bad) bad line\(bad == 1 ? "" : "s") of \(lines), nothing was imported:"
+        for problem in outcome.problems.prefix(Self.shownProblems) { text += "\n  \(problem)" }
+        if outcome.problems.count > Self.shownProblems {
+            text += "\n  … and \(outcome.problems.count - Self.shownProblems) more problems (--json lists them all)"
+        }
+        return text
+    }
+
+    func text(style: TextStyle) -> String {
+        var out = style.bold("\(store) at \(RFC3339.format(now))")
+        if refused {
+            out += ": nothing imported (revision \(revisionBefore))\n"
+        } else if dryRun {
+            out += " (dry run: nothing written)\n"
+        } else if saved {
+            out += ": revision \(revisionBefore) → \(revisionAfter), \(changes.count) change\(changes.count == 1 ? "" : "s") saved\n"
+        } else {
+            out += ": nothing to change (revision \(revisionBefore))\n"
+        }
+        out += "expired: \(expired.isEmpty ? "none" : "\(expired.count) job\(expired.count == 1 ? "" : "s") (\(RunReport.list(expired)))")\n"
+        let applied = refused ? "valid" : dryRun ? "to apply" : "applied"
+        out += "\(feed): \(lines) event\(lines == 1 ? "" : "s"): \(outcome.applied) \(applied), \(outcome.skipped) skipped (already applied), \(outcome.refused) refused\n"
+        if !types.isEmpty || outcome.untypedRefused > 0 {
+            func row(_ name: String, _ a: String, _ s: String, _ r: String) -> String {
+                name.padding(toLength: 30, withPad: " ", startingAt: 0) + a.leftPadded(9) + s.leftPadded(9) + r.leftPadded(9) + "\n"
+            }
+            out += "\n" + style.bold(row("event type", applied, "skipped", "refused"))
+            for type in types {
+                let c = outcome.counts[type] ?? .init()
+                out += row(type.rawValue, "\(c.applied)", "\(c.skipped)", "\(c.refused)")
+            }
+            if outcome.untypedRefused > 0 { out += row("(no type)", "", "", "\(outcome.untypedRefused)") }
+        }
+        if dryRun, !refused {
+            let plan = Plan(changes)
+            out += "\nplan: \(changes.count) change\(changes.count == 1 ? "" : "s") to \(plan.entries.count) object\(plan.entries.count == 1 ? "" : "s")\n"
+            if !changes.isEmpty { out += plan.text(style: style) }
+        }
+        return out
+    }
+
+    /// The report as JSON (schema: docs/report.md).
+    var json: String {
+        var types: [(String, ChangeValue)] = self.types.map { type in
+            let c = outcome.counts[type] ?? .init()
+            return (type.rawValue, .object([("applied", .int(Int64(c.applied))), ("skipped", .int(Int64(c.skipped))), ("refused", .int(Int64(c.refused)))]))
+        }
+        if outcome.untypedRefused > 0 {
+            types.append(("unknown", .object([("applied", .int(0)), ("skipped", .int(0)), ("refused", .int(Int64(outcome.untypedRefused)))])))
+        }
+        let errors = ChangeValue.array(outcome.problems.map { p in
+            .object([
+                ("line", .int(Int64(p.line))), ("event", p.event.map(ChangeValue.string) ?? .null),
+                ("type", p.type.map(ChangeValue.string) ?? .null), ("message", .string(p.message)),
+            ])
+        })
+        let report = ChangeValue.object([
+            ("store", .string(store)), ("feed", .string(feed)), ("now", .time(now)), ("dry_run", .bool(dryRun)),
+            ("saved", .bool(saved)), ("revision_before", .int(revisionBefore)), ("revision_after", .int(revisionAfter)),
+            ("expired", .strings(expired)), ("events", .int(Int64(lines))),
+            ("applied", .int(Int64(outcome.applied))), ("skipped", .int(Int64(outcome.skipped))),
+            ("refused", .int(Int64(outcome.refused))), ("types", .object(types)), ("errors", errors),
+            ("change_count", .int(Int64(refused ? 0 : changes.count))),
+            ("seconds", .object([
+                ("lock", .number(seconds.lock)), ("load", .number(seconds.load)),
+                ("apply", .number(seconds.rules)), ("save", .number(seconds.save)),
+            ])),
+            ("plan", refused ? .array([]) : Plan(changes).json),
+        ])
+        return report.description + "\n"
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
+}
