@@ -22,7 +22,8 @@ public final class Store {
     /// Ids of the imported events applied to this store, in order (`jobrules import`).
     public internal(set) var appliedEvents: [String] = []
     /// `appliedEvents` as a set, built on first use.
-    private var appliedEventSet: Set<String>?
+    private var appliedEventSet: Set<String> = []
+    private var appliedEventSetBuilt = false
     /// Top-level members jobrules doesn't know, written back in place on save.
     var extras = Extras()
     /// Whether `agency` and `stats` still equal their bytes in the loaded file.
@@ -230,7 +231,7 @@ public final class Store {
             case .appendedOrder:
                 if let o = orders.popLast() { orderIndex[o.id] = nil }
             case .appliedEvent:
-                if let id = appliedEvents.popLast() { appliedEventSet?.remove(id) }
+                if let id = appliedEvents.popLast() { appliedEventSet.remove(id) }
             }
         }
         changes.removeSubrange(savepoint.changeCount...)
@@ -582,16 +583,22 @@ public final class Store {
 
     /// Whether the imported event `id` was applied to this store.
     public func hasApplied(event id: String) -> Bool {
-        if appliedEventSet == nil { appliedEventSet = Set(appliedEvents) }
-        return appliedEventSet?.contains(id) ?? false
+        buildAppliedEventSet()
+        return appliedEventSet.contains(id)
     }
 
     /// Notes the imported event `id` as applied (saved with the store; rolled back with a savepoint).
     public func markApplied(event id: String) {
-        if appliedEventSet == nil { appliedEventSet = Set(appliedEvents) }
+        buildAppliedEventSet()
         appliedEvents.append(id)
-        appliedEventSet?.insert(id)
+        appliedEventSet.insert(id)
         undo.append(.appliedEvent)
+    }
+
+    private func buildAppliedEventSet() {
+        guard !appliedEventSetBuilt else { return }
+        appliedEventSet = Set(appliedEvents)
+        appliedEventSetBuilt = true
     }
 
     /// Adds a merchant; an id already present is refused.

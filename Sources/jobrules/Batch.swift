@@ -138,9 +138,10 @@ extension RuleFile {
 /// 100 000 jobs; the exit gives all of its memory back at once.
 /// Commands run on the main thread only.
 enum KeptUntilExit {
-    nonisolated(unsafe) private static var batches: [LockedStore] = []
+    nonisolated(unsafe) private static var kept: [Any] = []
 
-    static func keep(_ batch: LockedStore) { batches.append(batch) }
+    static func keep(_ batch: LockedStore) { kept.append(batch) }
+    static func keep(_ feed: ImportFeed) { kept.append(feed) }
 }
 
 /// Wall seconds of a batch's steps (0 for a step not taken).

@@ -37,14 +37,19 @@ struct ImportCommand: ParsableCommand {
 
     func run() throws {
         // Read before taking the lock: a slow pipe must not hold other runs up.
+        var readMark = monotonicSeconds()
         let bytes = try readFeed()
         let feed = ImportFeed.read(SourceBytes.copying(bytes), count: bytes.count)
+        let readSeconds = StepSeconds().lap(&readMark)
         let locked = try LockedStore(options: storeOptions, dryRun: dryRun)
         defer { locked.release() }
         var mark = monotonicSeconds()
         let outcome = locked.store.apply(feed)
         locked.seconds.rules = locked.seconds.lap(&mark)
         var report = ImportReport(feed: events == "-" ? "standard input" : events, locked: locked, outcome: outcome, lines: feed.lineCount)
+        report.readSeconds = readSeconds
+        // The events stay in memory until the process exits, like the store (`KeptUntilExit`).
+        KeptUntilExit.keep(feed)
         if outcome.problems.isEmpty {
             report.revisionAfter = try locked.save()
             report.seconds = locked.seconds
@@ -84,6 +89,8 @@ struct ImportReport {
     let lines: Int
     let changes: [Change]
     var seconds: StepSeconds
+    /// Reading and checking the feed's lines, before the lock.
+    var readSeconds = 0.0
 
     init(feed: String, locked: LockedStore, outcome: ImportOutcome, lines: Int) {
         self.feed = feed
@@ -174,10 +181,11 @@ struct ImportReport {
             ("refused", .int(Int64(outcome.refused))), ("types", .object(types)), ("errors", errors),
             ("change_count", .int(Int64(refused ? 0 : changes.count))),
             ("seconds", .object([
-                ("lock", .number(seconds.lock)), ("load", .number(seconds.load)),
+                ("read", .number(readSeconds)), ("lock", .number(seconds.lock)), ("load", .number(seconds.load)),
                 ("apply", .number(seconds.rules)), ("save", .number(seconds.save)),
             ])),
-            ("plan", refused ? .array([]) : Plan(changes).json),
+            // A feed can make hundreds of thousands of changes: the plan comes with --dry-run only.
+            ("plan", dryRun && !refused ? Plan(changes).json : .array([])),
         ])
         return report.description + "\n"
     }

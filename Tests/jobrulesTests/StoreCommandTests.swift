@@ -75,6 +75,10 @@ struct BadStore: Sendable, CustomStringConvertible {
         BadStore("declined without details", replacing: "\"status\":\"new\"", with: "\"status\":\"declined\"",
                  expect: "jobs[0].declined: a declined job needs {\"by\", \"at\", \"reason\"}"),
         BadStore("not a store", replacing: "\"format\": \"jobrules-store\",", with: "", expect: "missing \"format\": this is not a jobrules store"),
+        BadStore("applied events not a list", replacing: "\"stats\": {", with: "\"applied_events\": \"ev-1\",\n      \"stats\": {",
+                 expect: "applied_events: expected an array, found a string"),
+        BadStore("applied event twice", replacing: "\"stats\": {", with: "\"applied_events\": [\"ev-1\", \"ev-1\"],\n      \"stats\": {",
+                 expect: "applied_events: an event id is listed twice"),
         BadStore("newer version", replacing: "\"version\": 1,", with: "\"version\": 2,", expect: "version: unsupported version 2 (this jobrules reads version 1)"),
     ]
 }

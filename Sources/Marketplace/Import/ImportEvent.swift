@@ -128,7 +128,13 @@ struct EventFields {
     var reason: String?
     var by: CanceledBy?
     var accepted: Bool?
-    var seen: Set<String> = []
+    /// The members present, as bits of `Keys.event`.
+    var seen: UInt64 = 0
+
+    func has(_ name: StaticString) -> Bool {
+        guard let i = Keys.event.names.firstIndex(where: { $0.description == name.description }) else { return false }
+        return seen & (1 << UInt64(i)) != 0
+    }
 }
 
 extension Keys {
@@ -150,7 +156,6 @@ extension StoreDecoder {
         var f = EventFields()
         guard var o = try beginObject() else { return f }
         while let k = try nextMember(.event, &o) {
-            if k >= 0 { f.seen.insert(Keys.event.names[k].description) }
             switch k {
             case 0: f.id = try id()
             case 1:
@@ -176,6 +181,7 @@ extension StoreDecoder {
             default: break  // unknown members of an event are ignored
             }
         }
+        f.seen = o.seen
         _ = endObject(.event, o)
         return f
     }
@@ -255,8 +261,8 @@ extension StoreDecoder {
     /// The event its fields make, or nil after recording what is missing.
     mutating func event(_ f: EventFields, line: Int) -> ImportEvent? {
         guard let id = f.id, let type = f.type, let at = f.at else { return nil }
-        func need(_ name: String, _ what: String) {
-            if !f.seen.contains(name) { problem("a \(type.rawValue) event needs \"\(name)\" (\(what))") }
+        func need(_ name: StaticString, _ what: String) {
+            if !f.has(name) { problem("a \(type.rawValue) event needs \"\(name)\" (\(what))") }
         }
         let payload: ImportEvent.Payload?
         switch type {

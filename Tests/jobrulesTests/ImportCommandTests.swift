@@ -1,0 +1,278 @@
+import Foundation
+import Marketplace
+import Testing
+
+/// `jobrules import` on the sample store: each event type's effect and
+/// refusals, all or nothing, replays, standard input, dry runs.
+@Suite struct ImportCommandTests {
+    let jobrules: Binary
+    let scratch: Scratch
+    /// The import's clock: J-1006 and J-1011 have expired by then.
+    let now = "2026-11-21T09:30:00Z"
+
+    init() throws {
+        jobrules = try Binary("jobrules")
+        scratch = try Scratch()
+        let made = try jobrules.run(["init", "--now", "2026-11-21T09:00:00Z"], in: scratch.url)
+        try #require(made.status == 0)
+    }
+
+    var storePath: String { scratch.url.appendingPathComponent("store.json").path }
+    func storeBytes() throws -> Data { try Data(contentsOf: URL(fileURLWithPath: storePath)) }
+    func load() throws -> Store { try JSONStoreFile(path: storePath).load().store }
+
+    /// One event a line.
+    func feed(_ name: String, _ events: [[String: Any]]) throws -> String {
+        let lines = try events.map { String(decoding: try JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]), as: UTF8.self) }
+        try scratch.write(name, lines.joined(separator: "\n") + "\n")
+        return name
+    }
+
+    func event(_ id: String, _ type: String, at: String = "2026-11-21T09:10:00Z", _ fields: [String: Any]) -> [String: Any] {
+        fields.merging(["event": id, "type": type, "at": at]) { a, _ in a }
+    }
+
+    func importing(_ arguments: [String], input: String? = nil) throws -> Binary.Result {
+        try jobrules.run(["import"] + arguments + ["--now", now], in: scratch.url, input: input)
+    }
+
+    static var newJob: [String: Any] { [
+        "id": "J-2001", "source": "direct", "service": "seo", "title": "Audit my store", "details": "Pages load slowly",
+        "budget": ["min": 300, "max": 900, "currency": "USD"], "priorities": ["time": "high", "cost": "medium", "quality": "high"],
+    ] }
+    static var newMerchant: [String: Any] { [
+        "id": "mer-fjord", "name": "Fjord Supply", "store": "fjord.myshopify.com", "email": "hi@fjord.example",
+        "dropshipper": false, "industry": "outdoor", "country": "NO",
+    ] }
+
+    @Test func eachEventTypeGoesThroughTheDomain() throws {
+        let valid = [
+            event("e1", "job.received", ["job": Self.newJob, "merchant": Self.newMerchant]),
+            event("e2", "job.received", ["job": ["id": "J-2002", "source": "match", "service": "migration", "created_at": "2026-11-21T08:00:00Z"],
+                                         "merchant": ["id": "mer1", "name": "Someone else"]]),
+            event("e3", "message.received", ["job": "J-1013", "body": "Any news on the audit?"]),
+            event("e4", "message.received", ["job": "J-1001", "body": "Are you there?"]),
+            event("e5", "job.declined_by_merchant", ["job": "J-1002", "reason": "We went with another agency."]),
+            event("e6", "contact.received", ["contact": ["id": "c9", "name": "Ines", "email": "ines@example.com", "message": "Can you help?"]]),
+            event("e7", "order.placed", ["order": ["id": "O-9", "buyer": "Fjord Supply", "service": "seo", "due_at": "2026-12-05T09:00:00Z"]]),
+            event("e8", "order.requirements_submitted", ["order": "O-1"]),
+            event("e9", "order.completed", ["order": "O-4"]),
+            event("e10", "order.canceled", ["order": "O-2", "by": "support"]),
+            event("e11", "extension.answered", ["order": "O-7", "accepted": true]),
+        ]
+        let before = try load()
+        let result = try importing([try feed("events.jsonl", valid)])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("store.json at 2026-11-21T09:30:00Z: revision 0 → 1,"))
+        #expect(result.stdout.contains("expired: 2 jobs (J-1006, J-1011)"))
+        #expect(result.stdout.contains("events.jsonl: 11 events: 11 applied, 0 skipped (already applied), 0 refused"))
+        #expect(result.stdout.contains("job.received                          2        0        0"))
+        let store = try load()
+        let at = try #require(RFC3339.parse("2026-11-21T09:10:00Z"))
+
+        // job.received: a new job, its merchant created when unknown, the agency told.
+        let j1 = try #require(store.job("J-2001"))
+        #expect(store.jobs[j1].status == .new)
+        #expect(store.jobs[j1].createdAt == at, "no created_at: the event's time")
+        #expect(store.merchants[store.jobs[j1].merchant].name == "Fjord Supply")
+        #expect(store.jobs[j1].budget?.max == 900)
+        let j2 = try #require(store.job("J-2002"))
+        #expect(store.merchants[store.jobs[j2].merchant].name == "Maple Goods", "a known merchant is kept as it is")
+        #expect(store.jobs[j2].createdAt == RFC3339.parse("2026-11-21T08:00:00Z"))
+        #expect(store.merchants.count == before.merchants.count + 1)
+        let told = store.outbox.filter { $0.to == "jobs@northwind.example" }
+        #expect(told.contains { $0.subject == "New job: J-2001 Audit my store" && $0.body.string.contains("Fjord Supply sent a direct request for seo") })
+        #expect(told.contains { $0.subject.hasPrefix("New job: J-2002") })
+
+        // message.received: responded → awaiting_response, each assignee emailed.
+        let j13 = try #require(store.job("J-1013"))
+        #expect(store.jobs[j13].status == .awaitingResponse)
+        let last = try #require(store.lastMessage(ofJob: j13))
+        #expect(store.messages[last].from == .merchant && store.messages[last].body.string == "Any news on the audit?")
+        let emailed = Set(store.outbox.filter { $0.subject.hasPrefix("New message on J-1013") }.map(\.to))
+        #expect(emailed == ["ben@northwind.example", "dana@northwind.example"])
+        // On a new, unassigned job: the status stays, the agency's address is told.
+        let j01 = try #require(store.job("J-1001"))
+        #expect(store.jobs[j01].status == .new)
+        #expect(told.contains { $0.subject.hasPrefix("New message on J-1001") })
+
+        // job.declined_by_merchant: declined by the merchant, counted.
+        let j02 = try #require(store.job("J-1002"))
+        #expect(store.jobs[j02].status == .declined)
+        #expect(store.jobs[j02].lifecycle.declined?.by == .merchant)
+        #expect(store.jobs[j02].lifecycle.declined?.reason == "We went with another agency.")
+        #expect(store.stats.declinesByService["seo"] == (before.stats.declinesByService["seo"] ?? 0) + 1)
+
+        // contact.received, order.placed: new objects at the event's time.
+        let c9 = try #require(store.contact("c9"))
+        #expect(store.contacts[c9].at == at && store.contacts[c9].email == "ines@example.com")
+        let o9 = try #require(store.order("O-9"))
+        #expect(store.orders[o9].status == .notStarted && store.orders[o9].placedAt == at)
+        #expect(store.orders[o9].dueAt == RFC3339.parse("2026-12-05T09:00:00Z"))
+
+        // The order events: started, completed, canceled, the extension accepted.
+        #expect(store.orders[try #require(store.order("O-1"))].status == .inProgress)
+        #expect(store.orders[try #require(store.order("O-4"))].status == .completed)
+        let o2 = store.orders[try #require(store.order("O-2"))]
+        #expect(o2.status == .canceled && o2.canceled?.by == .support)
+        let o7 = store.orders[try #require(store.order("O-7"))]
+        #expect(o7.dueAt == RFC3339.parse("2026-12-02T09:00:00Z"), "accepted: due_at moves by the request's 5 days")
+        #expect(o7.extensionRequests.last?.status == .accepted)
+
+        // Ids kept in the store, changes in the audit log under each event.
+        #expect(store.appliedEvents == (1...11).map { "e\($0)" })
+        let audit = try String(contentsOfFile: storePath + ".audit.jsonl", encoding: .utf8)
+        for id in 1...11 { #expect(audit.contains("\"actor\":\"import:e\(id)\"")) }
+        #expect(audit.contains("\"actor\":\"expiry\""))
+    }
+
+    @Test func anExtensionDeclinedLeavesTheDueDate() throws {
+        let result = try importing([try feed("e.jsonl", [event("x1", "extension.answered", ["order": "O-7", "accepted": false])])])
+        #expect(result.status == 0, "\(result.stderr)")
+        let o7 = try load().orders[try #require(try load().order("O-7"))]
+        #expect(o7.dueAt == RFC3339.parse("2026-11-27T09:00:00Z"))
+        #expect(o7.extensionRequests.last?.status == .declined)
+    }
+
+    /// Each refusal, named with its line; nothing of the file is written.
+    @Test func everyBadLineIsNamedAndNothingIsWritten() throws {
+        let good = event("ok", "contact.received", ["contact": ["id": "c8", "email": "a@example.com"]])
+        let lines: [([String: Any]?, String)] = [
+            (good, ""),
+            (event("b1", "job.received", ["job": ["id": "J-1001", "source": "match", "service": "seo"], "merchant": ["id": "mer1", "name": "M"]]),
+             "line 2: job.received \"b1\": job J-1001 already exists"),
+            (event("b2", "job.received", ["job": ["id": "J-3", "source": "match", "service": "seo", "status": "opened"], "merchant": ["id": "mer1", "name": "M"]]),
+             "line 3: job.received \"b2\": job.status: jobrules keeps this itself"),
+            (event("b3", "message.received", ["job": "J-1011", "body": "hello?"]),
+             "line 4: message.received \"b3\": job J-1011 is expired: expired jobs can't be acted upon"),
+            (event("b4", "message.received", ["job": "J-9999", "body": "hello?"]),
+             "line 5: message.received \"b4\": no job \"J-9999\" in the store"),
+            (event("b5", "job.declined_by_merchant", ["job": "J-1019", "reason": "again"]),
+             "line 6: job.declined_by_merchant \"b5\": job J-1019 can't be declined: it is declined"),
+            (event("b6", "contact.received", ["contact": ["id": "c1", "email": "x@example.com"]]),
+             "line 7: contact.received \"b6\": contact c1 already exists"),
+            (event("b7", "order.placed", ["order": ["id": "O-1", "due_at": "2026-12-01T00:00:00Z"]]),
+             "line 8: order.placed \"b7\": order O-1 already exists"),
+            (event("b8", "order.requirements_submitted", ["order": "O-2"]),
+             "line 9: order.requirements_submitted \"b8\": order O-2 can't be started: it is in_progress"),
+            (event("b9", "order.completed", ["order": "O-6"]),
+             "line 10: order.completed \"b9\": order O-6 can't be completed: it is canceled"),
+            (event("b10", "order.canceled", ["order": "O-1", "by": "buyer"]),
+             "line 11: order.canceled \"b10\": by: unknown cancellation \"buyer\""),
+            (event("b11", "extension.answered", ["order": "O-1", "accepted": true]),
+             "line 12: extension.answered \"b11\": order O-1"),
+            (event("b12", "message.received", ["job": "J-1013"]),
+             "line 13: message.received \"b12\": a message.received event needs \"body\""),
+            (event("b13", "job.exploded", [:]),
+             "line 14: job.exploded \"b13\": type: unknown event type \"job.exploded\""),
+            (nil, "line 15: invalid JSON at column 1: invalid literal"),
+            (event("b15", "order.completed", at: "yesterday", ["order": "O-4"]),
+             "line 16: order.completed \"b15\": at: not an RFC 3339 time: \"yesterday\""),
+            (event("ok2", "contact.received", ["contact": ["id": "c7", "email": "b@example.com"]]), ""),
+        ]
+        var text = ""
+        for (object, _) in lines {
+            if let object {
+                text += String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self) + "\n"
+            } else {
+                text += "not json\n"
+            }
+        }
+        try scratch.write("bad.jsonl", text)
+        let before = try storeBytes()
+        let result = try importing(["bad.jsonl"])
+        #expect(result.status == 2)
+        #expect(result.stderr.hasPrefix("jobrules: bad.jsonl: 15 bad lines of 17, nothing was imported:\n"), "\(result.stderr)")
+        for (_, expected) in lines where !expected.isEmpty {
+            #expect(result.stderr.contains("\n  " + expected), "missing: \(expected)\n\(result.stderr)")
+        }
+        #expect(result.stdout.contains("bad.jsonl: 17 events: 2 valid, 0 skipped (already applied), 15 refused"))
+        #expect(try storeBytes() == before)
+        #expect(!FileManager.default.fileExists(atPath: storePath + ".audit.jsonl"))
+    }
+
+    @Test func oneBadLineInTheMiddleKeepsTheWholeFileOut() throws {
+        var events = (1...6).map { event("m\($0)", "contact.received", ["contact": ["id": "cm\($0)", "email": "m\($0)@example.com"]]) }
+        events.insert(event("m-bad", "message.received", ["job": "J-1017", "body": "late"]), at: 3)
+        let before = try storeBytes()
+        let refused = try importing([try feed("mixed.jsonl", events)])
+        #expect(refused.status == 2)
+        #expect(refused.stderr == "jobrules: mixed.jsonl: 1 bad line of 7, nothing was imported:\n  line 4: message.received \"m-bad\": job J-1017 is expired: expired jobs can't be acted upon\n")
+        #expect(try storeBytes() == before)
+        // Without the bad line, all of it goes in, once.
+        events.remove(at: 3)
+        let accepted = try importing([try feed("mixed.jsonl", events)])
+        #expect(accepted.status == 0, "\(accepted.stderr)")
+        #expect(try load().contacts.count == 2 + 6)
+    }
+
+    @Test func replaysAndOverlappingFeedsAreSkipped() throws {
+        let all = (1...8).map { event("r\($0)", "contact.received", ["contact": ["id": "cr\($0)", "email": "r\($0)@example.com"]]) }
+        let first = try importing([try feed("a.jsonl", Array(all[0..<5]))])
+        #expect(first.stdout.contains("a.jsonl: 5 events: 5 applied, 0 skipped"))
+        let afterFirst = try storeBytes()
+        // The same file again: everything skipped, nothing written.
+        let again = try importing(["a.jsonl"])
+        #expect(again.status == 0)
+        #expect(again.stdout.contains("nothing to change (revision 1)"))
+        #expect(again.stdout.contains("a.jsonl: 5 events: 0 applied, 5 skipped (already applied), 0 refused"))
+        #expect(try storeBytes() == afterFirst)
+        // A feed overlapping the last: only the new events.
+        let overlap = try importing([try feed("b.jsonl", Array(all[3..<8]))])
+        #expect(overlap.stdout.contains("b.jsonl: 5 events: 3 applied, 2 skipped (already applied), 0 refused"))
+        let store = try load()
+        #expect(store.revision == 2)
+        #expect(store.appliedEvents == (1...8).map { "r\($0)" })
+        #expect(store.contacts.count == 2 + 8)
+        // An id twice in one feed: applied once.
+        let twice = try importing([try feed("c.jsonl", [all[0], event("r9", "contact.received", ["contact": ["id": "cr9", "email": "x@example.com"]]), event("r9", "contact.received", ["contact": ["id": "cr10", "email": "y@example.com"]])])])
+        #expect(twice.stdout.contains("c.jsonl: 3 events: 1 applied, 2 skipped (already applied), 0 refused"))
+        #expect(try load().contact("cr10") == nil)
+    }
+
+    @Test func standardInputDryRunAndJSON() throws {
+        let line = String(decoding: try JSONSerialization.data(withJSONObject: event("s1", "message.received", ["job": "J-1013", "body": "Ping"]), options: [.sortedKeys]), as: UTF8.self)
+        let before = try storeBytes()
+        // A dry run checks and plans, and writes nothing.
+        let dry = try importing(["-", "--dry-run"], input: line + "\n")
+        #expect(dry.status == 0, "\(dry.stderr)")
+        #expect(dry.stdout.contains("store.json at 2026-11-21T09:30:00Z (dry run: nothing written)"))
+        #expect(dry.stdout.contains("standard input: 1 event: 1 to apply, 0 skipped (already applied), 0 refused"))
+        #expect(dry.stdout.contains("~ job J-1013  (import:s1)"))
+        #expect(dry.stdout.contains("status: \"responded\" → \"awaiting_response\""))
+        #expect(try storeBytes() == before)
+        #expect(!FileManager.default.fileExists(atPath: storePath + ".audit.jsonl"))
+        // Piped in for real, with the JSON report.
+        let piped = try importing(["-", "--json"], input: line + "\n")
+        #expect(piped.status == 0, "\(piped.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(piped.stdout.utf8)) as? [String: Any])
+        #expect(report["feed"] as? String == "standard input")
+        #expect(report["saved"] as? Bool == true)
+        #expect(report["applied"] as? Int == 1 && report["skipped"] as? Int == 0 && report["refused"] as? Int == 0)
+        #expect((report["types"] as? [String: [String: Int]])?["message.received"] == ["applied": 1, "skipped": 0, "refused": 0])
+        #expect(try load().appliedEvents == ["s1"])
+        // A refused feed in JSON: every bad line with its number; exit 2.
+        let bad = try importing(["-", "--json"], input: line + "\n{\"event\":\"s2\",\"type\":\"order.completed\",\"at\":\"2026-11-21T09:00:00Z\",\"order\":\"O-6\"}\n")
+        #expect(bad.status == 2)
+        let refused = try #require(try JSONSerialization.jsonObject(with: Data(bad.stdout.utf8)) as? [String: Any])
+        let errors = try #require(refused["errors"] as? [[String: Any]])
+        #expect(errors.count == 1 && errors[0]["line"] as? Int == 2 && errors[0]["event"] as? String == "s2")
+        #expect(refused["saved"] as? Bool == false && refused["skipped"] as? Int == 1)
+    }
+
+    @Test func importTakesTheStoreLockLikeRun() throws {
+        let lock = try JSONStoreFile(path: storePath).lock(timeout: 1)
+        defer { lock.unlock() }
+        let before = try storeBytes()
+        let result = try importing([try feed("l.jsonl", [event("l1", "message.received", ["job": "J-1013", "body": "x"])]), "--lock-timeout", "0.2"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("is locked by another jobrules process (held by pid \(getpid()))"))
+        #expect(try storeBytes() == before)
+    }
+
+    @Test func anUnreadableFeedIsAUsageError() throws {
+        let result = try importing(["missing.jsonl"])
+        #expect(result.status == 2)
+        #expect(result.stderr == "jobrules: cannot read 'missing.jsonl': No such file or directory\n")
+    }
+}
