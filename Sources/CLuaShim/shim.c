@@ -292,7 +292,10 @@ static int jr_message_handler(lua_State *L) {
 static void jr_end_epoch(lua_State *L, jr_host *h) {
     h->epoch++;
     if (h->caches_listed == 0) return;
-    // Room: jr_pcall checked it; a C function called by Lua has LUA_MINSTACK.
+    // Five slots: after a call that returned many results the stack may be
+    // full. It only fails at Lua's own stack limit, which a call's results
+    // can't reach without raising first.
+    if (!lua_checkstack(L, 5)) return;
     lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_CACHES);
     int list = lua_gettop(L);
     for (int i = 1; i <= h->caches_listed; i++) {
@@ -363,7 +366,7 @@ static void jr_list_cache(lua_State *L, jr_host *h, jr_object_header *header) {
 int jr_pcall(lua_State *L, int nargs, int nresults) {
     jr_host *h = jr_host_of(L);
     int base = lua_gettop(L) - nargs;  // the function's index
-    if (!lua_checkstack(L, 4)) return LUA_ERRMEM;
+    if (!lua_checkstack(L, 2)) return LUA_ERRMEM;
     lua_pushcfunction(L, jr_message_handler);
     lua_insert(L, base);
     h->error_source[0] = '\0';
