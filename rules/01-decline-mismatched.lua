@@ -5,12 +5,14 @@
 -- dropshippers, or when its budget's max is under the service's minimum. The
 -- reason names every mismatch found.
 
+-- The agency's services by id, read once when the file loads: rules can't
+-- change the services, and `agency.services` is a fresh copy at every read.
+local services = {}
+for _, service in ipairs(agency.services) do services[service.id] = service end
+
 --- The agency's service with this id, or nil.
 local function service_of(id)
-  for _, service in ipairs(agency.services) do
-    if service.id == id then return service end
-  end
-  return nil
+  return services[id]
 end
 
 --- Why `job` doesn't fit, as a list of reasons (empty when it fits).

@@ -110,7 +110,7 @@ import Testing
             "decline-mismatched", "assign-by-service", "escalate-near-expiry", "notify-due-soon", "request-extension-late",
         ])
         #expect(rules[0]["file"] as? String == shippedRules + "/01-decline-mismatched.lua")
-        #expect(rules[0]["line"] as? Int == 39)
+        #expect(rules[0]["line"] as? Int == 41)
         #expect(rules[0]["matched"] as? Int == 12)
         #expect(rules[0]["seconds"] is Double)
         #expect((report["errors"] as? [Any])?.isEmpty == true)
