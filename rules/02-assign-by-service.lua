@@ -7,12 +7,11 @@
 
 --- The member to give a `service` job to, or nil.
 local function pick(service)
-  local best
+  local best, best_jobs, best_id
   for _, member in ipairs(members.for_service(service)) do
-    if best == nil
-      or member.open_jobs < best.open_jobs
-      or (member.open_jobs == best.open_jobs and member.id < best.id) then
-      best = member
+    local jobs = member.open_jobs
+    if best == nil or jobs < best_jobs or (jobs == best_jobs and member.id < best_id) then
+      best, best_jobs, best_id = member, jobs, member.id
     end
   end
   return best
