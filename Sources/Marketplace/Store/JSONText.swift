@@ -88,13 +88,4 @@ enum JSONText {
     static func lower(_ b: UInt8) -> UInt8 {
         b &- UInt8(ascii: "A") < 26 ? b | 0x20 : b
     }
-
-    /// Whether `bytes` may be written between quotes as they are.
-    @inline(__always)
-    static func needsEscaping(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        for b in bytes where b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") {
-            return true
-        }
-        return false
-    }
 }

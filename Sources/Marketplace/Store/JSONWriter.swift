@@ -104,27 +104,30 @@ struct JSONWriter {
 
     mutating func string(bytes b: UnsafeRawBufferPointer) {
         byte(UInt8(ascii: "\""))
-        if !JSONText.needsEscaping(b) {
-            bytes.append(contentsOf: b)
-        } else {
-            for c in b {
-                switch c {
-                case UInt8(ascii: "\""): raw("\\\"")
-                case UInt8(ascii: "\\"): raw("\\\\")
-                case 0x0A: raw("\\n")
-                case 0x0D: raw("\\r")
-                case 0x09: raw("\\t")
-                case 0x08: raw("\\b")
-                case 0x0C: raw("\\f")
-                case 0..<0x20:
-                    raw("\\u00")
-                    let hex: StaticString = "0123456789abcdef"
-                    byte(hex.utf8Start[Int(c >> 4)])
-                    byte(hex.utf8Start[Int(c & 15)])
-                default: byte(c)
-                }
+        // Runs of bytes that need no escape are appended whole: an email body's
+        // newlines made appending it byte by byte cost ~12k instructions an entry.
+        var run = 0
+        for i in 0..<b.count {
+            let c = b[i]
+            guard c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") else { continue }
+            if run < i { bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[run..<i])) }
+            run = i + 1
+            switch c {
+            case UInt8(ascii: "\""): raw("\\\"")
+            case UInt8(ascii: "\\"): raw("\\\\")
+            case 0x0A: raw("\\n")
+            case 0x0D: raw("\\r")
+            case 0x09: raw("\\t")
+            case 0x08: raw("\\b")
+            case 0x0C: raw("\\f")
+            default:
+                raw("\\u00")
+                let hex: StaticString = "0123456789abcdef"
+                byte(hex.utf8Start[Int(c >> 4)])
+                byte(hex.utf8Start[Int(c & 15)])
             }
         }
+        if run < b.count { bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[run..<b.count])) }
         byte(UInt8(ascii: "\""))
     }
 

@@ -51,7 +51,9 @@ extension Store {
                 w.raw("[\n")
                 for i in 0..<count {
                     w.raw("    ")
-                    item(&w, i)  // by index: passing elements would copy them (and retain their texts)
+                    // By index, and an unchanged object's bytes read in place: passing
+                    // elements would copy each one (and retain and release its texts).
+                    item(&w, i)
                     w.raw(i == count - 1 ? "\n" : ",\n")
                     try drain()
                 }
@@ -64,13 +66,27 @@ extension Store {
         w.raw(",\n  \"agency\": ")
         if let raw = agencyRaw { w.raw(raw) } else { encodeAgency(&w) }
         w.raw(",\n")
-        try section("members", members.count) { w, i in self.encode(self.members[i], &w) }
-        try section("merchants", merchants.count) { w, i in self.encode(self.merchants[i], &w) }
-        try section("jobs", jobs.count) { w, i in self.encode(self.jobs[i], &w) }
-        try section("messages", messages.count) { w, i in self.encode(self.messages[i], &w) }
-        try section("contacts", contacts.count) { w, i in self.encode(self.contacts[i], &w) }
-        try section("orders", orders.count) { w, i in self.encode(self.orders[i], &w) }
-        try section("outbox", outbox.count) { w, i in self.encode(self.outbox[i], &w) }
+        try section("members", members.count) { w, i in
+            if let raw = self.members[i].raw { w.raw(raw) } else { self.encode(self.members[i], &w) }
+        }
+        try section("merchants", merchants.count) { w, i in
+            if let raw = self.merchants[i].raw { w.raw(raw) } else { self.encode(self.merchants[i], &w) }
+        }
+        try section("jobs", jobs.count) { w, i in
+            if let raw = self.jobs[i].raw { w.raw(raw) } else { self.encode(self.jobs[i], &w) }
+        }
+        try section("messages", messages.count) { w, i in
+            if let raw = self.messages[i].raw { w.raw(raw) } else { self.encode(self.messages[i], &w) }
+        }
+        try section("contacts", contacts.count) { w, i in
+            if let raw = self.contacts[i].raw { w.raw(raw) } else { self.encode(self.contacts[i], &w) }
+        }
+        try section("orders", orders.count) { w, i in
+            if let raw = self.orders[i].raw { w.raw(raw) } else { self.encode(self.orders[i], &w) }
+        }
+        try section("outbox", outbox.count) { w, i in
+            if let raw = self.outbox[i].raw { w.raw(raw) } else { self.encode(self.outbox[i], &w) }
+        }
         w.raw("  \"stats\": ")
         if let raw = statsRaw { w.raw(raw) } else { encodeStats(&w) }
         if !appliedEvents.isEmpty {

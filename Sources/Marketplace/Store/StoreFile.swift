@@ -295,9 +295,11 @@ public struct JSONStoreFile: StoreBackend, Sendable {
         defer { close(fd) }
         let before = Int64(lseek(fd, 0, SEEK_END))
         var w = JSONWriter(capacity: 1 << 16)
+        let prefix = Self.auditPrefix(batch: batch, revision: revision)
         do throws(StoreError) {
             for change in batch.changes {
-                Self.auditLine(change, batch: batch, revision: revision, into: &w)
+                prefix.withUnsafeBytes { w.raw($0) }
+                Self.auditLine(change, into: &w)
                 if w.bytes.count >= 1 << 20 {
                     try writeAll(fd, w.bytes, auditPath)
                     w.bytes.removeAll(keepingCapacity: true)
@@ -317,14 +319,22 @@ public struct JSONStoreFile: StoreBackend, Sendable {
         _ = truncate(auditPath, off_t(size))
     }
 
-    /// `{"run":…,"revision":…,"at":…,"actor":…,"kind":…,"object":…,"field":…,"old":…,"new":…}`
-    static func auditLine(_ c: Change, batch: AuditBatch, revision: Int64, into w: inout JSONWriter) {
+    /// An audit line is
+    /// `{"run":…,"revision":…,"at":…,"actor":…,"kind":…,"object":…,"field":…,"old":…,"new":…}`;
+    /// this is what every line of a batch starts with: its run, revision and time.
+    static func auditPrefix(batch: AuditBatch, revision: Int64) -> [UInt8] {
+        var w = JSONWriter(capacity: 96)
         w.raw("{\"run\":")
         w.string(batch.runID)
         w.raw(",\"revision\":")
         w.int(revision)
         w.raw(",\"at\":")
         w.time(batch.at)
+        return w.bytes
+    }
+
+    /// The rest of a change's line, after `auditPrefix`.
+    static func auditLine(_ c: Change, into w: inout JSONWriter) {
         w.raw(",\"actor\":")
         w.string(c.actor)
         w.raw(",\"kind\":")
