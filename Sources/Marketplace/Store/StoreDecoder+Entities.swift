@@ -546,7 +546,7 @@ extension StoreDecoder {
             if case .integer(let n)? = try? sub.number(), n >= 0, sub.pos == m.value.bytes.count {
                 counts[key] = n
             } else {
-                path.append(.name(key))
+                path.append(.span(start: m.key.span.start + 1, count: m.key.span.count - 2, escaped: keyBytes.contains(UInt8(ascii: "\\"))))
                 problem("expected a count (an integer ≥ 0)")
                 path.removeLast()
             }

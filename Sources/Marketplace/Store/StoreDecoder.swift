@@ -53,11 +53,14 @@ struct Keys {
 struct StoreDecoder {
     static let maxProblems = 100
 
+    /// Trivial to copy: the path changes at every key, and a component holding
+    /// a String made each change a release and a uniqueness check more.
     enum PathComponent {
         case none
         case index(Int)
         case key(StaticString)
-        case name(String)
+        /// A key as the source spells it, between its quotes.
+        case span(start: Int, count: Int, escaped: Bool)
     }
 
     struct ObjectState {
@@ -94,7 +97,9 @@ struct StoreDecoder {
             case .none: break
             case .index(let i): s += "[\(i)]"
             case .key(let k): s += s.isEmpty ? k.description : ".\(k)"
-            case .name(let k): s += s.isEmpty ? k : ".\(k)"
+            case .span(let start, let count, let escaped):
+                let k = JSONText.decode(UnsafeRawBufferPointer(rebasing: source.buffer[start..<(start + count)]), escaped: escaped)
+                s += s.isEmpty ? k : ".\(k)"
             }
         }
         return s
@@ -182,10 +187,10 @@ struct StoreDecoder {
             } else if key.escaped {
                 let name = JSONText.decode(UnsafeRawBufferPointer(rebasing: r.bytes[key.start..<(key.start + key.count)]), escaped: true)
                 index = keys.names.firstIndex { $0.description == name } ?? -1
-                path[path.count - 1] = .name(name)
+                path[path.count - 1] = .span(start: key.start, count: key.count, escaped: true)
             } else {
                 index = keys.find(r.bytes.baseAddress.unsafelyUnwrapped + key.start, key.count, hint: o.hint)
-                path[path.count - 1] = index >= 0 ? .key(keys.names[index]) : .name(String(decoding: UnsafeRawBufferPointer(rebasing: r.bytes[key.start..<(key.start + key.count)]), as: UTF8.self))
+                path[path.count - 1] = index >= 0 ? .key(keys.names[index]) : .span(start: key.start, count: key.count, escaped: false)
             }
             if index >= 0 {
                 let bit: UInt64 = 1 << UInt64(index)
