@@ -51,8 +51,8 @@ struct ImportCommand: ParsableCommand {
         // The events stay in memory until the process exits, like the store (`KeptUntilExit`).
         KeptUntilExit.keep(feed)
         if outcome.problems.isEmpty {
-            report.revisionAfter = try locked.save()
-            report.seconds = locked.seconds
+            report.summary.revisionAfter = try locked.save()
+            report.summary.seconds = locked.seconds
             print(json ? report.json : report.text(style: Terminal.outputStyle), terminator: "")
         } else {
             if json {
@@ -78,36 +78,21 @@ struct ImportCommand: ParsableCommand {
 
 /// What an import did (or, refused or dry, would have done).
 struct ImportReport {
+    var summary: BatchSummary
     let feed: String
-    let store: String
-    let now: UnixTime
-    let dryRun: Bool
-    let revisionBefore: Int64
-    var revisionAfter: Int64
-    let expired: [String]
     let outcome: ImportOutcome
     let lines: Int
-    let changes: [Change]
-    var seconds: StepSeconds
     /// Reading and checking the feed's lines, before the lock.
     var readSeconds = 0.0
 
     init(feed: String, locked: LockedStore, outcome: ImportOutcome, lines: Int) {
+        summary = BatchSummary(locked, changes: locked.store.changes)
         self.feed = feed
-        store = locked.file.path
-        now = locked.now
-        dryRun = locked.dryRun
-        revisionBefore = locked.revision
-        revisionAfter = locked.revision
-        expired = locked.expired
         self.outcome = outcome
         self.lines = lines
-        changes = locked.store.changes
-        seconds = locked.seconds
     }
 
     var refused: Bool { !outcome.problems.isEmpty }
-    var saved: Bool { revisionAfter != revisionBefore }
 
     /// The types in the feed, in the order of SPEC §3.
     var types: [ImportEventType] { ImportEventType.allCases.filter { outcome.counts[$0] != nil } }
@@ -126,18 +111,19 @@ struct ImportReport {
     }
 
     func text(style: TextStyle) -> String {
-        var out = style.bold("\(store) at \(RFC3339.format(now))")
+        let s = summary
+        var out = s.title(style: style)
         if refused {
-            out += ": nothing imported (revision \(revisionBefore))\n"
-        } else if dryRun {
+            out += ": nothing imported (revision \(s.revisionBefore))\n"
+        } else if s.dryRun {
             out += " (dry run: nothing written)\n"
-        } else if saved {
-            out += ": revision \(revisionBefore) → \(revisionAfter), \(changes.count) change\(changes.count == 1 ? "" : "s") saved\n"
+        } else if s.saved {
+            out += s.savedLine
         } else {
-            out += ": nothing to change (revision \(revisionBefore))\n"
+            out += ": nothing to change (revision \(s.revisionBefore))\n"
         }
-        out += "expired: \(expired.isEmpty ? "none" : "\(expired.count) job\(expired.count == 1 ? "" : "s") (\(RunReport.list(expired)))")\n"
-        let applied = refused ? "valid" : dryRun ? "to apply" : "applied"
+        out += s.expiredLine
+        let applied = refused ? "valid" : s.dryRun ? "to apply" : "applied"
         out += "\(feed): \(lines) event\(lines == 1 ? "" : "s"): \(outcome.applied) \(applied), \(outcome.skipped) skipped (already applied), \(outcome.refused) refused\n"
         if !types.isEmpty || outcome.untypedRefused > 0 {
             func row(_ name: String, _ a: String, _ s: String, _ r: String) -> String {
@@ -150,11 +136,7 @@ struct ImportReport {
             }
             if outcome.untypedRefused > 0 { out += row("(no type)", "", "", "\(outcome.untypedRefused)") }
         }
-        if dryRun, !refused {
-            let plan = Plan(changes)
-            out += "\nplan: \(changes.count) change\(changes.count == 1 ? "" : "s") to \(plan.entries.count) object\(plan.entries.count == 1 ? "" : "s")\n"
-            if !changes.isEmpty { out += plan.text(style: style) }
-        }
+        if s.dryRun, !refused { out += s.plan(style: style) }
         return out
     }
 
@@ -173,19 +155,18 @@ struct ImportReport {
                 ("type", p.type.map(ChangeValue.string) ?? .null), ("message", .string(p.message)),
             ])
         })
-        let report = ChangeValue.object([
-            ("store", .string(store)), ("feed", .string(feed)), ("now", .time(now)), ("dry_run", .bool(dryRun)),
-            ("saved", .bool(saved)), ("revision_before", .int(revisionBefore)), ("revision_after", .int(revisionAfter)),
-            ("expired", .strings(expired)), ("events", .int(Int64(lines))),
+        let s = summary
+        let report = ChangeValue.object(s.jsonMembers + [
+            ("feed", .string(feed)), ("events", .int(Int64(lines))),
             ("applied", .int(Int64(outcome.applied))), ("skipped", .int(Int64(outcome.skipped))),
             ("refused", .int(Int64(outcome.refused))), ("types", .object(types)), ("errors", errors),
-            ("change_count", .int(Int64(refused ? 0 : changes.count))),
+            ("change_count", .int(Int64(refused ? 0 : s.changes.count))),
             ("seconds", .object([
-                ("read", .number(readSeconds)), ("lock", .number(seconds.lock)), ("load", .number(seconds.load)),
-                ("apply", .number(seconds.rules)), ("save", .number(seconds.save)),
+                ("read", .number(readSeconds)), ("lock", .number(s.seconds.lock)), ("load", .number(s.seconds.load)),
+                ("apply", .number(s.seconds.rules)), ("save", .number(s.seconds.save)),
             ])),
             // A feed can make hundreds of thousands of changes: the plan comes with --dry-run only.
-            ("plan", dryRun && !refused ? Plan(changes).json : .array([])),
+            ("plan", s.dryRun && !refused ? Plan(s.changes).json : .array([])),
         ])
         return report.description + "\n"
     }

@@ -64,8 +64,8 @@ struct RunCommand: ParsableCommand {
         batch.seconds.rules = batch.seconds.lap(&mark)
         var report = RunReport(batch: batch, outcome: outcome)
         if !outcome.stopped {
-            report.revisionAfter = try batch.save()
-            report.seconds = batch.seconds
+            report.summary.revisionAfter = try batch.save()
+            report.summary.seconds = batch.seconds
         }
         print(json ? report.json : report.text(style: Terminal.outputStyle), terminator: "")
         if !outcome.failures.isEmpty { throw ExitStatus.failure }

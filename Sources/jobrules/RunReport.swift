@@ -3,53 +3,94 @@ import LuaHost
 import Marketplace
 import RuleEngine
 
-/// What a run did (or, dry, would do): the per-rule summary, the failures, the plan.
-struct RunReport {
+/// What every report of a locked batch starts with: the store, the clock,
+/// the revisions, the expiry, the changes and the steps' seconds.
+struct BatchSummary {
     let store: String
     let now: UnixTime
     let dryRun: Bool
     let revisionBefore: Int64
     var revisionAfter: Int64
     let expired: [String]
-    let outcome: RunOutcome
     let changes: [Change]
     var seconds: StepSeconds
 
-    init(batch: Batch, outcome: RunOutcome) {
-        store = batch.file.path
-        now = batch.now
-        dryRun = batch.dryRun
-        revisionBefore = batch.revision
-        revisionAfter = batch.revision
-        expired = batch.expired
-        self.outcome = outcome
-        changes = batch.store.changes
-        seconds = batch.seconds
+    init(_ locked: LockedStore, changes: [Change]) {
+        store = locked.file.path
+        now = locked.now
+        dryRun = locked.dryRun
+        revisionBefore = locked.revision
+        revisionAfter = locked.revision
+        expired = locked.expired
+        self.changes = changes
+        seconds = locked.seconds
     }
 
     var saved: Bool { revisionAfter != revisionBefore }
 
+    /// The report's first line, whose end (": …" or " (dry run…)") the caller gives.
+    func title(style: TextStyle) -> String { style.bold("\(store) at \(RFC3339.format(now))") }
+
+    /// The title's end for a written batch: ": revision 1 → 2, 5 changes saved".
+    var savedLine: String {
+        ": revision \(revisionBefore) → \(revisionAfter), \(changes.count) change\(changes.count == 1 ? "" : "s") saved\n"
+    }
+
+    var expiredLine: String {
+        "expired: \(expired.isEmpty ? "none" : "\(expired.count) job\(expired.count == 1 ? "" : "s") (\(Self.list(expired)))")\n"
+    }
+
+    /// At most ten ids, then how many more.
+    static func list(_ ids: [String]) -> String {
+        ids.count <= 10 ? ids.joined(separator: ", ") : ids.prefix(10).joined(separator: ", ") + ", … \(ids.count - 10) more"
+    }
+
+    /// The plan's heading and the plan (dry runs).
+    func plan(style: TextStyle) -> String {
+        let plan = Plan(changes)
+        let objects = plan.entries.count
+        var out = "\nplan: \(changes.count) change\(changes.count == 1 ? "" : "s") to \(objects) object\(objects == 1 ? "" : "s")\n"
+        if !changes.isEmpty { out += plan.text(style: style) }
+        return out
+    }
+
+    /// The JSON members every batch report has, in order.
+    var jsonMembers: [(String, ChangeValue)] {
+        [
+            ("store", .string(store)), ("now", .time(now)), ("dry_run", .bool(dryRun)), ("saved", .bool(saved)),
+            ("revision_before", .int(revisionBefore)), ("revision_after", .int(revisionAfter)),
+            ("expired", .strings(expired)),
+        ]
+    }
+}
+
+/// What a run did (or, dry, would do): the per-rule summary, the failures, the plan.
+struct RunReport {
+    var summary: BatchSummary
+    let outcome: RunOutcome
+
+    init(batch: Batch, outcome: RunOutcome) {
+        summary = BatchSummary(batch.locked, changes: batch.store.changes)
+        self.outcome = outcome
+    }
+
     func text(style: TextStyle) -> String {
-        var out = style.bold("\(store) at \(RFC3339.format(now))")
-        if dryRun {
+        let s = summary
+        var out = s.title(style: style)
+        if s.dryRun {
             out += " (dry run: nothing written)\n"
         } else if outcome.stopped {
-            out += ": stopped at the first error, nothing written (revision \(revisionBefore))\n"
-        } else if saved {
-            out += ": revision \(revisionBefore) → \(revisionAfter), \(changes.count) change\(changes.count == 1 ? "" : "s") saved\n"
+            out += ": stopped at the first error, nothing written (revision \(s.revisionBefore))\n"
+        } else if s.saved {
+            out += s.savedLine
         } else {
-            out += ": nothing to change (revision \(revisionBefore))\n"
+            out += ": nothing to change (revision \(s.revisionBefore))\n"
         }
-        out += "expired: \(expired.isEmpty ? "none" : "\(expired.count) job\(expired.count == 1 ? "" : "s") (\(Self.list(expired)))")\n"
+        out += s.expiredLine
         if !outcome.rules.isEmpty {
             out += "\n" + RuleStats.table(outcome.rules, style: style)
         }
-        if dryRun {
-            let plan = Plan(changes)
-            let objects = plan.entries.count
-            out += "\nplan: \(changes.count) change\(changes.count == 1 ? "" : "s") to \(objects) object\(objects == 1 ? "" : "s")\n"
-            if !changes.isEmpty { out += plan.text(style: style) }
-        }
+        if s.dryRun { out += s.plan(style: style) }
         if !outcome.failures.isEmpty {
             let count = outcome.failures.count
             out += "\n" + style.error("\(count) error\(count == 1 ? "" : "s")")
@@ -63,11 +104,6 @@ struct RunReport {
             }
         }
         return out
-    }
-
-    /// At most ten ids, then how many more.
-    static func list(_ ids: [String]) -> String {
-        ids.count <= 10 ? ids.joined(separator: ", ") : ids.prefix(10).joined(separator: ", ") + ", … \(ids.count - 10) more"
     }
 
     /// The report as JSON (schema: docs/report.md).
@@ -90,17 +126,15 @@ struct RunReport {
                 ("traceback", f.error.traceback.map(ChangeValue.string) ?? .null),
             ])
         })
-        let report = ChangeValue.object([
-            ("store", .string(store)), ("now", .time(now)), ("dry_run", .bool(dryRun)), ("saved", .bool(saved)),
-            ("stopped", .bool(outcome.stopped)),
-            ("revision_before", .int(revisionBefore)), ("revision_after", .int(revisionAfter)),
-            ("expired", .strings(expired)), ("rules", rules), ("errors", errors),
-            ("change_count", .int(Int64(changes.count))),
+        let s = summary
+        let report = ChangeValue.object(s.jsonMembers + [
+            ("stopped", .bool(outcome.stopped)), ("rules", rules), ("errors", errors),
+            ("change_count", .int(Int64(s.changes.count))),
             ("seconds", .object([
-                ("lock", .number(seconds.lock)), ("load", .number(seconds.load)),
-                ("rules", .number(seconds.rules)), ("save", .number(seconds.save)),
+                ("lock", .number(s.seconds.lock)), ("load", .number(s.seconds.load)),
+                ("rules", .number(s.seconds.rules)), ("save", .number(s.seconds.save)),
             ])),
-            ("plan", Plan(changes).json),
+            ("plan", Plan(s.changes).json),
         ])
         return report.description + "\n"
     }
