@@ -13,6 +13,9 @@ struct Binary {
         }
     }
 
+    /// Any executable, run the same way (`/bin/sh`, `setpriv`).
+    init(path: String) { url = URL(fileURLWithPath: path) }
+
     struct BinaryMissing: Error, CustomStringConvertible {
         let path: String
         var description: String { "\(path) is not built: run `swift build` before `swift test` (scripts/test does)" }

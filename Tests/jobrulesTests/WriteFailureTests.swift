@@ -48,24 +48,7 @@ import Testing
         if let shellPrefix {
             command = ["/bin/sh", "-c", shellPrefix + " && exec \"$@\"", "sh"] + command
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: command[0])
-        process.arguments = Array(command.dropFirst())
-        process.currentDirectoryURL = scratch.url
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        nonisolated(unsafe) var errData = Data()
-        let group = DispatchGroup()
-        DispatchQueue.global().async(group: group) { errData = err.fileHandleForReading.readDataToEndOfFile() }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        process.waitUntilExit()
-        return Binary.Result(
-            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: errData, as: UTF8.self))
+        return try Binary(path: command[0]).run(Array(command.dropFirst()), in: scratch.url)
     }
 
     var runArguments: [String] { ["run", "--rules", shippedRules, "--store", storePath, "--now", now] }
