@@ -37,10 +37,10 @@ struct ImportCommand: ParsableCommand {
 
     func run() throws {
         // Read before taking the lock: a slow pipe must not hold other runs up.
-        var readMark = monotonicSeconds()
+        let readStart = monotonicSeconds()
         let bytes = try readFeed()
         let feed = ImportFeed.read(SourceBytes.copying(bytes), count: bytes.count)
-        let readSeconds = StepSeconds().lap(&readMark)
+        let readSeconds = monotonicSeconds() - readStart
         let locked = try LockedStore(options: storeOptions, dryRun: dryRun)
         defer { locked.release() }
         var mark = monotonicSeconds()

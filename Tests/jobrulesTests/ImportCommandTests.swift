@@ -250,6 +250,11 @@ import Testing
         #expect(report["saved"] as? Bool == true)
         #expect(report["applied"] as? Int == 1 && report["skipped"] as? Int == 0 && report["refused"] as? Int == 0)
         #expect((report["types"] as? [String: [String: Int]])?["message.received"] == ["applied": 1, "skipped": 0, "refused": 0])
+        #expect((report["plan"] as? [Any])?.isEmpty == true, "the plan comes with --dry-run only")
+        let dryJSON = try importing(["-", "--json", "--dry-run"], input: line + "\n{\"event\":\"s3\",\"type\":\"message.received\",\"at\":\"2026-11-21T09:20:00Z\",\"job\":\"J-1013\",\"body\":\"Again\"}\n")
+        let dryReport = try #require(try JSONSerialization.jsonObject(with: Data(dryJSON.stdout.utf8)) as? [String: Any])
+        #expect((dryReport["plan"] as? [Any])?.isEmpty == false)
+        #expect(dryReport["skipped"] as? Int == 1 && dryReport["applied"] as? Int == 1 && dryReport["saved"] as? Bool == false)
         #expect(try load().appliedEvents == ["s1"])
         // A refused feed in JSON: every bad line with its number; exit 2.
         let bad = try importing(["-", "--json"], input: line + "\n{\"event\":\"s2\",\"type\":\"order.completed\",\"at\":\"2026-11-21T09:00:00Z\",\"order\":\"O-6\"}\n")

@@ -56,8 +56,6 @@ public struct ImportFeed: Sendable {
     public internal(set) var problems: [ImportProblem] = []
     /// Lines holding an event (blank lines apart).
     public internal(set) var lineCount = 0
-    /// The type of each line that has one, for counting refusals by type.
-    public internal(set) var typeOfLine: [Int: ImportEventType] = [:]
 
     /// Reads `count` bytes of JSON Lines: one event object a line; blank lines are skipped.
     public static func read(_ source: SourceBytes, count: Int) -> ImportFeed {
@@ -99,7 +97,6 @@ public struct ImportFeed: Sendable {
                 message: "invalid JSON at column \(column): " + error.message.replacing("end of file", with: "end of the line")))
             return
         }
-        if let type = fields.type { typeOfLine[line] = type }
         let event = d.event(fields, line: line)
         if !d.problems.isEmpty || d.moreProblems {
             for p in d.problems {
@@ -131,10 +128,14 @@ struct EventFields {
     /// The members present, as bits of `Keys.event`.
     var seen: UInt64 = 0
 
-    func has(_ name: StaticString) -> Bool {
-        guard let i = Keys.event.names.firstIndex(where: { $0.description == name.description }) else { return false }
-        return seen & (1 << UInt64(i)) != 0
-    }
+    func has(_ key: EventKey) -> Bool { seen & (1 << UInt64(key.rawValue)) != 0 }
+}
+
+/// An event's members, in the order of `Keys.event`.
+enum EventKey: Int {
+    case event, type, at, job, merchant, body, reason, contact, order, by, accepted
+
+    var name: StaticString { Keys.event.names[rawValue] }
 }
 
 extension Keys {
@@ -156,9 +157,9 @@ extension StoreDecoder {
         var f = EventFields()
         guard var o = try beginObject() else { return f }
         while let k = try nextMember(.event, &o) {
-            switch k {
-            case 0: f.id = try id()
-            case 1:
+            switch EventKey(rawValue: k) {
+            case .event: f.id = try id()
+            case .type:
                 f.typeName = try string()
                 if let name = f.typeName {
                     f.type = ImportEventType(rawValue: name)
@@ -167,18 +168,18 @@ extension StoreDecoder {
                         problem("unknown event type \(ChangeValue.string(name)) (expected one of \(known))")
                     }
                 }
-            case 2: f.at = try time()
-            case 3:
+            case .at: f.at = try time()
+            case .job:
                 if try r.kind() == .object { f.job = try receivedJob() } else { f.jobID = try id() }
-            case 4: f.merchant = try merchant()
-            case 5: f.body = try text()
-            case 6: f.reason = try string()
-            case 7: f.contact = try receivedContact()
-            case 8:
+            case .merchant: f.merchant = try merchant()
+            case .body: f.body = try text()
+            case .reason: f.reason = try string()
+            case .contact: f.contact = try receivedContact()
+            case .order:
                 if try r.kind() == .object { f.order = try placedOrder() } else { f.orderID = try id() }
-            case 9: f.by = try enumeration(CanceledBy.self, "cancellation")
-            case 10: f.accepted = try bool()
-            default: break  // unknown members of an event are ignored
+            case .by: f.by = try enumeration(CanceledBy.self, "cancellation")
+            case .accepted: f.accepted = try bool()
+            case nil: break  // unknown members of an event are ignored
             }
         }
         f.seen = o.seen
@@ -261,14 +262,14 @@ extension StoreDecoder {
     /// The event its fields make, or nil after recording what is missing.
     mutating func event(_ f: EventFields, line: Int) -> ImportEvent? {
         guard let id = f.id, let type = f.type, let at = f.at else { return nil }
-        func need(_ name: StaticString, _ what: String) {
-            if !f.has(name) { problem("a \(type.rawValue) event needs \"\(name)\" (\(what))") }
+        func need(_ key: EventKey, _ what: String) {
+            if !f.has(key) { problem("a \(type.rawValue) event needs \"\(key.name)\" (\(what))") }
         }
         let payload: ImportEvent.Payload?
         switch type {
         case .jobReceived:
-            need("job", "the job, an object")
-            need("merchant", "its merchant, an object")
+            need(.job, "the job, an object")
+            need(.merchant, "its merchant, an object")
             if f.jobID != nil { problem("\"job\" of a job.received event is the job itself, an object") }
             if var job = f.job, let merchant = f.merchant {
                 if job.createdAt == Int64.min { job.lifecycle = JobLifecycle(id: job.id, status: .new, createdAt: at) }
@@ -277,15 +278,15 @@ extension StoreDecoder {
                 payload = nil
             }
         case .messageReceived:
-            need("job", "the job's id")
-            need("body", "the merchant's message")
-            payload = jobID(f).flatMap { job in f.body.map { .message(job: job, body: $0) } }
+            need(.job, "the job's id")
+            need(.body, "the merchant's message")
+            payload = reference(.job, f.jobID, objectGiven: f.job != nil, f).flatMap { job in f.body.map { .message(job: job, body: $0) } }
         case .jobDeclinedByMerchant:
-            need("job", "the job's id")
-            need("reason", "why the merchant declined")
-            payload = jobID(f).flatMap { job in f.reason.map { .merchantDecline(job: job, reason: $0) } }
+            need(.job, "the job's id")
+            need(.reason, "why the merchant declined")
+            payload = reference(.job, f.jobID, objectGiven: f.job != nil, f).flatMap { job in f.reason.map { .merchantDecline(job: job, reason: $0) } }
         case .contactReceived:
-            need("contact", "an object: id, name, email, message")
+            need(.contact, "an object: id, name, email, message")
             if var contact = f.contact {
                 contact.at = at
                 payload = .contact(contact)
@@ -293,7 +294,7 @@ extension StoreDecoder {
                 payload = nil
             }
         case .orderPlaced:
-            need("order", "an object: id, buyer, service, due_at")
+            need(.order, "an object: id, buyer, service, due_at")
             if f.orderID != nil { problem("\"order\" of an order.placed event is the order itself, an object") }
             if var order = f.order {
                 order.placedAt = at
@@ -302,28 +303,24 @@ extension StoreDecoder {
                 payload = nil
             }
         case .orderRequirementsSubmitted, .orderCompleted:
-            need("order", "the order's id")
-            payload = orderID(f).map { .orderAction(order: $0) }
+            need(.order, "the order's id")
+            payload = reference(.order, f.orderID, objectGiven: f.order != nil, f).map { .orderAction(order: $0) }
         case .orderCanceled:
-            need("order", "the order's id")
-            need("by", "\"mutual\" or \"support\"")
-            payload = orderID(f).flatMap { order in f.by.map { .cancel(order: order, by: $0) } }
+            need(.order, "the order's id")
+            need(.by, "\"mutual\" or \"support\"")
+            payload = reference(.order, f.orderID, objectGiven: f.order != nil, f).flatMap { order in f.by.map { .cancel(order: order, by: $0) } }
         case .extensionAnswered:
-            need("order", "the order's id")
-            need("accepted", "true or false")
-            payload = orderID(f).flatMap { order in f.accepted.map { .extensionAnswer(order: order, accepted: $0) } }
+            need(.order, "the order's id")
+            need(.accepted, "true or false")
+            payload = reference(.order, f.orderID, objectGiven: f.order != nil, f).flatMap { order in f.accepted.map { .extensionAnswer(order: order, accepted: $0) } }
         }
         guard let payload, problems.isEmpty else { return nil }
         return ImportEvent(id: id, type: type, at: at, line: line, payload: payload)
     }
 
-    private mutating func jobID(_ f: EventFields) -> String? {
-        if f.job != nil { problem("\"job\" of a \(f.typeName ?? "") event is the job's id, a string") }
-        return f.jobID
-    }
-
-    private mutating func orderID(_ f: EventFields) -> String? {
-        if f.order != nil { problem("\"order\" of a \(f.typeName ?? "") event is the order's id, a string") }
-        return f.orderID
+    /// The id an event refers to with `key`; a problem when it gave an object there.
+    private mutating func reference(_ key: EventKey, _ id: String?, objectGiven: Bool, _ f: EventFields) -> String? {
+        if objectGiven { problem("\"\(key.name)\" of a \(f.typeName ?? "") event is the \(key.name)'s id, a string") }
+        return id
     }
 }

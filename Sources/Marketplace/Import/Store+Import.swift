@@ -29,8 +29,10 @@ extension Store {
     public func apply(_ feed: ImportFeed) -> ImportOutcome {
         var outcome = ImportOutcome()
         // A line refused while reading counts once, whatever its number of problems.
-        for line in Set(feed.problems.map(\.line)) {
-            if let type = feed.typeOfLine[line] {
+        var refusedLines: [Int: String?] = [:]
+        for problem in feed.problems { refusedLines[problem.line] = problem.type }
+        for type in refusedLines.values {
+            if let type = type.flatMap(ImportEventType.init(rawValue:)) {
                 outcome.counts[type, default: .init()].refused += 1
             } else {
                 outcome.untypedRefused += 1
