@@ -49,9 +49,15 @@ let package = Package(
             dependencies: ["CLua", "CLuaShim"],
             swiftSettings: hotPathSwift
         ),
+        // What Swift must not do itself: the bus-error guard of a mapped store file.
+        .target(
+            name: "CSystem",
+            path: "Sources/CSystem"
+        ),
         // The marketplace domain: jobs, their lifecycle, members, orders. Knows nothing of Lua.
         .target(
             name: "Marketplace",
+            dependencies: ["CSystem"],
             swiftSettings: hotPathSwift
         ),
         // The Lua API of the marketplace (SPEC §4), rules and their runner.

@@ -34,7 +34,7 @@ struct CheckCommand: ParsableCommand {
         let data: Store
         if let store {
             do {
-                data = try JSONStoreFile(path: store).load().store
+                data = try JSONStoreFile(path: store, holding: .map).load().store
             } catch {
                 throw error.asUsageError
             }

@@ -26,7 +26,8 @@ struct StoreOptions: ParsableArguments {
     /// `--now`, when given.
     var fixedClock: UnixTime? { now.flatMap(RFC3339.parse) }
 
-    var file: JSONStoreFile { JSONStoreFile(path: store) }
+    /// Mapped: every command using these options loads, runs and exits.
+    var file: JSONStoreFile { JSONStoreFile(path: store, holding: .map) }
 }
 
 extension StoreError {

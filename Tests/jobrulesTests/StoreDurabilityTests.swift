@@ -259,4 +259,52 @@ import Testing
         try checkTenRuns(saved: saved)
         #expect(try entries().filter { $0.contains(".tmp-") }.isEmpty)
     }
+
+    /// Batch commands map the store file. One that another program cuts short
+    /// in place while it is mapped stops the command with exit 2 and nothing
+    /// written, never a bus error: emptied, every byte read is the guard's (its
+    /// message, exactly); cut to 1000 bytes, what the reader already passed may
+    /// also end it as invalid JSON (the cut page reads as zeros).
+    @Test func aStoreCutShortInPlaceWhileMappedIsAClearError() throws {
+        let script = try scratch.write("slow.lua", """
+            local t = os.clock()
+            while os.clock() - t < 1 do end
+            local n = 0
+            for _, job in ipairs(jobs.where{}) do n = n + #job.details end
+            print(n)
+            """)
+        let guardMessage = "jobrules: '\(storePath)' was cut short on disk while it was being read (another program wrote over it "
+            + "in place): nothing was saved; replace store files with a rename (mv), never in place, and run again\n"
+        for size in [0, 1000] {
+            try generate(jobs: 2000).write(to: URL(fileURLWithPath: storePath))
+            let process = Process()
+            process.executableURL = jobrules.url
+            process.arguments = ["exec", script.path, "--store", storePath, "--timeout", "60s"]
+            let err = Pipe()
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = err
+            try process.run()
+            // Once the file is in the process's mappings, it is being read.
+            let deadline = Date().addingTimeInterval(30)
+            while Date() < deadline {
+                let maps = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/maps", encoding: .utf8)) ?? ""
+                if maps.contains(storePath) { break }
+                usleep(1000)
+            }
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: storePath))
+            try handle.truncate(atOffset: UInt64(size))
+            try handle.close()
+            let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            #expect(process.terminationReason == .exit)
+            #expect(process.terminationStatus == 2)
+            if size == 0 {
+                #expect(message == guardMessage)
+            } else {
+                #expect(message == guardMessage || message.hasPrefix("jobrules: \(storePath):") && message.contains(": invalid JSON: "), "\(message)")
+            }
+            #expect(try Data(contentsOf: URL(fileURLWithPath: storePath)).count == size)
+            #expect(try entries() == ["slow.lua", "store.json", "store.json.lock"])
+        }
+    }
 }

@@ -15,6 +15,9 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case stale(path: String)
     /// `init` refuses to overwrite a store.
     case exists(path: String)
+    /// Another program shortened the file in place while it was mapped (the
+    /// bus-error guard's message: the process stops, nothing is written).
+    case cutShort(path: String)
 
     public var description: String {
         switch self {
@@ -37,6 +40,9 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
             return "'\(path)' changed on disk since it was loaded (another run saved it): nothing was saved; reload and apply the changes again"
         case .exists(let path):
             return "'\(path)' already exists: jobrules init never overwrites a store"
+        case .cutShort(let path):
+            return "'\(path)' was cut short on disk while it was being read (another program wrote over it in place): "
+                + "nothing was saved; replace store files with a rename (mv), never in place, and run again"
         }
     }
 }

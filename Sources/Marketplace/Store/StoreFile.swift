@@ -69,8 +69,14 @@ public struct AuditBatch: Sendable {
 /// log back to where it was, so the old store and its log stay exactly as they were.
 public struct JSONStoreFile: StoreBackend, Sendable {
     public let path: String
+    /// How a load holds the file's bytes: mapped for the commands that load, run
+    /// and exit; copied for a long session.
+    public let holding: SourceHolding
 
-    public init(path: String) { self.path = path }
+    public init(path: String, holding: SourceHolding = .copy) {
+        self.path = path
+        self.holding = holding
+    }
 
     public var auditPath: String { path + ".audit.jsonl" }
     public var lockPath: String { path + ".lock" }
@@ -155,6 +161,26 @@ public struct JSONStoreFile: StoreBackend, Sendable {
         guard fstat(fd, &st) == 0 else { throw .io(path: path, doing: "stat", errno: errno) }
         guard st.st_mode & S_IFMT == S_IFREG else { throw .io(path: path, doing: "read", errno: EISDIR) }
         let size = Int(st.st_size)
+        let (source, count) = try bytes(of: fd, size: size)
+        let store: Store
+        do {
+            store = try Store.decode(source, count: count)
+        } catch {
+            throw .invalid(path: path, error)
+        }
+        return LoadedStore(store: store, version: Self.version(of: st, revision: store.revision))
+    }
+
+    /// The file's bytes, held as `holding` says (copied when it cannot be
+    /// mapped), and how many there are.
+    private func bytes(of fd: Int32, size: Int) throws(StoreError) -> (SourceBytes, Int) {
+        if holding == .map, size > 0,
+            let mapped = SourceBytes(
+                mapping: fd, count: size, busErrorMessage: "jobrules: " + StoreError.cutShort(path: path).description,
+                status: 2)
+        {
+            return (mapped, size)
+        }
         let source = SourceBytes(count: size)
         var done = 0
         while done < size {
@@ -166,13 +192,7 @@ public struct JSONStoreFile: StoreBackend, Sendable {
             if n == 0 { break }
             done += n
         }
-        let store: Store
-        do {
-            store = try Store.decode(source, count: done)
-        } catch {
-            throw .invalid(path: path, error)
-        }
-        return LoadedStore(store: store, version: Self.version(of: st, revision: store.revision))
+        return (source, done)
     }
 
     static func version(of st: stat, revision: Int64) -> StoreVersion {

@@ -1,0 +1,16 @@
+#ifndef JOBRULES_CSYSTEM_H
+#define JOBRULES_CSYSTEM_H
+
+#include <stddef.h>
+
+/// Turns a bus error on a byte of [base, base + length) — a mapped file cut
+/// short in place by another program — into `message` on standard error and
+/// exit status `status`, instead of a crash. Other bus errors keep their
+/// previous handling. One region at a time: a new call replaces the last.
+/// Returns 0, or -1 when the handler could not be installed.
+int jr_guard_mapping(const void *base, size_t length, const char *message, int status);
+
+/// Stops guarding the region that starts at `base` (before it is unmapped).
+void jr_unguard_mapping(const void *base);
+
+#endif
