@@ -49,7 +49,7 @@ let package = Package(
             dependencies: ["CLua", "CLuaShim"],
             swiftSettings: hotPathSwift
         ),
-        // What Swift must not do itself: the bus-error guard of a mapped store file.
+        // What Swift must not do itself, or cannot reach: the bus-error guard of a mapped store file, sync_file_range.
         .target(
             name: "CSystem",
             path: "Sources/CSystem"

@@ -1,5 +1,5 @@
-// A signal handler must only call async-signal-safe functions (write, _exit,
-// sigaction): that is why this is C and not Swift.
+// The bus-error guard. A signal handler must only call async-signal-safe
+// functions (write, _exit, sigaction): that is why this is C and not Swift.
 #include "CSystem.h"
 
 #include <signal.h>

@@ -13,4 +13,9 @@ int jr_guard_mapping(const void *base, size_t length, const char *message, int s
 /// Stops guarding the region that starts at `base` (before it is unmapped).
 void jr_unguard_mapping(const void *base);
 
+/// Asks the kernel to start writing [offset, offset + length) of `fd` back to
+/// disk without waiting (sync_file_range, which Swift's Glibc module leaves out).
+/// Returns 0 or -1 with errno set.
+int jr_start_writeback(int fd, long long offset, long long length);
+
 #endif
