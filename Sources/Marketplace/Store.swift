@@ -266,6 +266,24 @@ public final class Store {
         jobs[i] = new
     }
 
+    /// Changes job `i` in place (it no longer matches its bytes in the file),
+    /// noting its old value for rollback and keeping the open-job counts right;
+    /// when `body` throws, the job is left as it was. One copy of the job (the
+    /// old value) where copying it out and back in made three.
+    func updateJob<E: Error>(_ i: Int, _ body: (inout Job) throws(E) -> Void) throws(E) {
+        let old = jobs[i]
+        do {
+            try body(&jobs[i])
+        } catch {
+            jobs[i] = old
+            throw error
+        }
+        jobs[i].raw = nil
+        undo.append(.job(i, old))
+        if old.isOpen { for m in old.assignees { openJobCounts[m] -= 1 } }
+        if jobs[i].isOpen { for m in jobs[i].assignees { openJobCounts[m] += 1 } }
+    }
+
     private func updateOrder(_ i: Int, _ body: (inout Order) throws(OrderError) -> Void) throws(OrderError) {
         var order = orders[i]
         try body(&order)
@@ -297,13 +315,10 @@ public final class Store {
     public func expireDueJobs(at now: UnixTime) -> [Int] {
         var expired: [Int] = []
         for i in jobs.indices where jobs[i].lifecycle.isDueToExpire(at: now) {
-            var job = jobs[i]
-            let old = job.status
-            job.lifecycle.expireIfDue(at: now)
-            job.raw = nil
-            replaceJob(i, with: job)
-            record("job", job.id, "status", .string(old.rawValue), .string(JobStatus.expired.rawValue))
-            countStat(declines: false, service: job.service)
+            let old = jobs[i].status
+            updateJob(i) { $0.lifecycle.expireIfDue(at: now) }
+            record("job", jobs[i].id, "status", .string(old.rawValue), .string(JobStatus.expired.rawValue))
+            countStat(declines: false, service: jobs[i].service)
             expired.append(i)
         }
         return expired
@@ -313,20 +328,18 @@ public final class Store {
 
     /// Applies a lifecycle transition, recording every field it changed.
     private func transition(_ i: Int, _ body: (inout JobLifecycle) throws(TransitionError) -> Void) throws(TransitionError) {
-        var job = jobs[i]
-        let before = job.lifecycle
-        try body(&job.lifecycle)
-        job.raw = nil
-        replaceJob(i, with: job)
-        let after = job.lifecycle
-        if before.status != after.status { record("job", job.id, "status", .string(before.status.rawValue), .string(after.status.rawValue)) }
-        if before.openedAt != after.openedAt { record("job", job.id, "opened_at", .time(before.openedAt), .time(after.openedAt)) }
+        let before = jobs[i].lifecycle
+        try updateJob(i) { (job: inout Job) throws(TransitionError) in try body(&job.lifecycle) }
+        let after = jobs[i].lifecycle
+        let id = after.id
+        if before.status != after.status { record("job", id, "status", .string(before.status.rawValue), .string(after.status.rawValue)) }
+        if before.openedAt != after.openedAt { record("job", id, "opened_at", .time(before.openedAt), .time(after.openedAt)) }
         if before.firstResponseAt != after.firstResponseAt {
-            record("job", job.id, "first_response_at", .time(before.firstResponseAt), .time(after.firstResponseAt))
+            record("job", id, "first_response_at", .time(before.firstResponseAt), .time(after.firstResponseAt))
         }
-        if before.completedAt != after.completedAt { record("job", job.id, "completed_at", .time(before.completedAt), .time(after.completedAt)) }
+        if before.completedAt != after.completedAt { record("job", id, "completed_at", .time(before.completedAt), .time(after.completedAt)) }
         if before.declined != after.declined, let d = after.declined {
-            record("job", job.id, "declined", .null, Self.value(of: d))
+            record("job", id, "declined", .null, Self.value(of: d))
         }
     }
 
@@ -410,41 +423,40 @@ public final class Store {
         guard members[m].active else {
             throw .invalid("member \(members[m].id) (\(members[m].name)) is inactive: jobs can't be assigned to them")
         }
-        var job = jobs[i]
-        let old = job.assignees.map { members[$0].id }
-        job.assignees.append(m)
-        job.raw = nil
-        replaceJob(i, with: job)
-        record("job", job.id, "assignees", .strings(old), .strings(job.assignees.map { members[$0].id }))
-        let member = members[m]
-        let merchant = merchants[job.merchant]
-        var body = "Hi \(member.name),\n\nYou were assigned job \(job.id) from \(merchant.name) (\(job.service)):\n\n\(job.title.string)\n"
-        if let expires = job.expiresAt {
-            body += "\nIt expires at \(RFC3339.format(expires)) unless the agency answers or declines it first.\n"
-        }
-        sendEmail(to: member.email, subject: "Assigned to you: \(job.id) \(job.title.string)", body: body, job: i, at: now)
+        let old = jobs[i].assignees.map { members[$0].id }
+        updateJob(i) { $0.assignees.append(m) }
+        let id = jobs[i].id
+        record("job", id, "assignees", .strings(old), .strings(jobs[i].assignees.map { members[$0].id }))
+        let title = jobs[i].title.string
+        let expiry: BuiltString = jobs[i].expiresAt.map {
+            "\nIt expires at \(RFC3339.format($0)) unless the agency answers or declines it first.\n"
+        } ?? ""
+        let body: BuiltString = """
+            Hi \(members[m].name),
+
+            You were assigned job \(id) from \(merchants[jobs[i].merchant].name) (\(jobs[i].service)):
+
+            \(title)
+            \(expiry.string)
+            """
+        let subject: BuiltString = "Assigned to you: \(id) \(title)"
+        sendEmail(to: members[m].email, subject: subject.string, body: body.string, job: i, at: now)
     }
 
     /// Unassigns a member; unassigning someone not assigned changes nothing.
     public func unassign(job i: Int, member m: Int) throws(TransitionError) {
         try jobs[i].lifecycle.checkEditable(.unassign)
         guard jobs[i].assignees.contains(m) else { return }
-        var job = jobs[i]
-        let old = job.assignees.map { members[$0].id }
-        job.assignees.removeAll { $0 == m }
-        job.raw = nil
-        replaceJob(i, with: job)
-        record("job", job.id, "assignees", .strings(old), .strings(job.assignees.map { members[$0].id }))
+        let old = jobs[i].assignees.map { members[$0].id }
+        updateJob(i) { $0.assignees.removeAll { $0 == m } }
+        record("job", jobs[i].id, "assignees", .strings(old), .strings(jobs[i].assignees.map { members[$0].id }))
     }
 
     public func note(job i: Int, text: String, member: Int? = nil, at now: UnixTime) throws(TransitionError) {
         try jobs[i].lifecycle.checkEditable(.note)
-        var job = jobs[i]
         let author = member.map { members[$0].id }
-        job.notes.append(Note(author: author, at: now, text: Text(text)))
-        job.raw = nil
-        replaceJob(i, with: job)
-        record("job", job.id, "notes", .null, .object([
+        updateJob(i) { $0.notes.append(Note(author: author, at: now, text: Text(text))) }
+        record("job", jobs[i].id, "notes", .null, .object([
             ("author", author.map(ChangeValue.string) ?? .null), ("at", .time(now)), ("text", .string(text)),
         ]))
     }
@@ -454,23 +466,17 @@ public final class Store {
         do { try jobs[i].lifecycle.checkEditable(.tag) } catch { throw .transition(error) }
         try Self.checkTag(name)
         guard !jobs[i].tags.contains(name) else { return }
-        var job = jobs[i]
-        let old = job.tags
-        job.tags.append(name)
-        job.raw = nil
-        replaceJob(i, with: job)
-        record("job", job.id, "tags", .strings(old), .strings(job.tags))
+        let old = jobs[i].tags
+        updateJob(i) { $0.tags.append(name) }
+        record("job", jobs[i].id, "tags", .strings(old), .strings(jobs[i].tags))
     }
 
     public func untag(job i: Int, _ name: String) throws(DomainError) {
         do { try jobs[i].lifecycle.checkEditable(.untag) } catch { throw .transition(error) }
         guard jobs[i].tags.contains(name) else { return }
-        var job = jobs[i]
-        let old = job.tags
-        job.tags.removeAll { $0 == name }
-        job.raw = nil
-        replaceJob(i, with: job)
-        record("job", job.id, "tags", .strings(old), .strings(job.tags))
+        let old = jobs[i].tags
+        updateJob(i) { $0.tags.removeAll { $0 == name } }
+        record("job", jobs[i].id, "tags", .strings(old), .strings(jobs[i].tags))
     }
 
     static func checkTag(_ name: String) throws(DomainError) {

@@ -26,7 +26,7 @@ extension Session {
                 "count": { call in
                     let filter = try s.jobFilter(call, 1)
                     var n = 0
-                    for job in s.store.jobs where filter.matches(job) { n += 1 }
+                    for i in s.store.jobs.indices where filter.matches(s.store, i) { n += 1 }
                     call.push(n)
                     return 1
                 },
@@ -151,7 +151,7 @@ extension Session {
     private func selectJobs(_ call: LuaCall) throws(LuaCallError) -> [Int] {
         let filter = try jobFilter(call, 1)
         var result: [Int] = []
-        for i in store.jobs.indices where filter.matches(store.jobs[i]) { result.append(i) }
+        for i in store.jobs.indices where filter.matches(store, i) { result.append(i) }
         return result
     }
 
@@ -185,7 +185,10 @@ extension Session {
             address = store.members[try member(h)].email
         } else if let to = call.stringValue(-1) {
             if to.contains("@") {
-                guard !to.contains(where: { $0.isWhitespace || $0 == "," || $0 == ";" }), to.utf8.count <= 254 else {
+                guard !to.containsCharacter(
+                    ascii: { $0 == 0x20 || $0 &- 0x09 < 5 || $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: ";") },
+                    other: { $0.isWhitespace || $0 == "," || $0 == ";" }), to.utf8.count <= 254
+                else {
                     throw .message("notify: 'to' is not one email address: \"\(to)\"")
                 }
                 address = to
@@ -202,7 +205,7 @@ extension Session {
         guard let subject = call.stringValue(-1), !subject.isEmpty else {
             throw .message("notify: 'subject' must be a non-empty string")
         }
-        guard subject.utf8.count <= 998, !subject.contains(where: \.isNewline) else {
+        guard subject.utf8.count <= 998, !subject.containsCharacter(ascii: { $0 &- 0x0A < 4 }, other: \.isNewline) else {
             throw .message("notify: 'subject' must be one line of at most 998 bytes")
         }
         call.pop()
@@ -228,5 +231,16 @@ extension Session {
         let entry = store.sendEmail(to: address, subject: subject, body: body, job: job, at: now)
         push(outbox: entry, call)
         return 1
+    }
+}
+
+extension String {
+    /// Whether a character passes `other`; when the string is all ASCII (the
+    /// usual case), whether a byte passes `ascii`, which must say the same of
+    /// ASCII characters. Walking a string by characters cost about 150
+    /// instructions each: two thirds of a `notify`.
+    func containsCharacter(ascii: (UInt8) -> Bool, other: (Character) -> Bool) -> Bool {
+        if utf8.allSatisfy({ $0 < 0x80 }) { return utf8.contains(where: ascii) }
+        return contains(where: other)
     }
 }

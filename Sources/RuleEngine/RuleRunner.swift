@@ -75,7 +75,7 @@ extension Session {
                 }
                 if case .filter(let filter) = rule.selector {
                     switch filter {
-                    case .jobs(let f): if !f.matches(store.jobs[i]) { continue }
+                    case .jobs(let f): if !f.matches(store, i) { continue }
                     case .orders(let f): if !f.matches(store.orders[i], now: now) { continue }
                     }
                 }
