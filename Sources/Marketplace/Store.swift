@@ -91,7 +91,7 @@ public final class Store {
     func adopt(
         members: [Member], memberIndex: [String: Int], merchants: [Merchant], merchantIndex: [String: Int], jobs: [Job],
         jobIndex: [String: Int], messages: [Message], contacts: [Contact], contactIndex: [String: Int],
-        orders: [Order], orderIndex: [String: Int], outbox: [OutboxEntry], outboxIDs: Set<String>
+        orders: [Order], orderIndex: [String: Int], outbox: [OutboxEntry], outboxIDs: Set<String>, nextMessageNumber: Int
     ) {
         self.members = members
         self.memberIndex = memberIndex
@@ -106,23 +106,30 @@ public final class Store {
         self.orderIndex = orderIndex
         self.outbox = outbox
         self.outboxIDs = outboxIDs
-        rebuildCounters()
+        rebuildCounters(nextMessageNumber: nextMessageNumber)
     }
 
-    private func rebuildCounters() {
-        nextMessageNumber = 1
-        for i in messages.indices { nextMessageNumber = max(nextMessageNumber, Self.number(in: messages[i].id, after: "msg") + 1) }
+    /// `nextMessageNumber`: when the caller already knows it (reading every
+    /// message id again cost 18 ms on 100 000 jobs).
+    private func rebuildCounters(nextMessageNumber known: Int? = nil) {
+        if let known {
+            nextMessageNumber = known
+        } else {
+            nextMessageNumber = 1
+            for i in messages.indices { nextMessageNumber = max(nextMessageNumber, Self.number(in: messages[i].id, after: "msg") + 1) }
+        }
         nextOutboxNumber = 1
         for i in outbox.indices { nextOutboxNumber = max(nextOutboxNumber, Self.number(in: outbox[i].id, after: "e") + 1) }
         messagesByJob = nil
         openJobCounts = Array(repeating: 0, count: members.count)
-        for job in jobs where job.isOpen {
-            for m in job.assignees { openJobCounts[m] += 1 }
+        // By index: `for job in jobs` copied every job (40 ms on 100 000 jobs).
+        for i in jobs.indices where jobs[i].isOpen {
+            for m in jobs[i].assignees { openJobCounts[m] += 1 }
         }
     }
 
     /// N in an id `<prefix>N`, or 0.
-    private static func number(in id: String, after prefix: StaticString) -> Int {
+    static func number(in id: String, after prefix: StaticString) -> Int {
         var id = id
         return id.withUTF8 { b -> Int in
             let p = prefix.utf8CodeUnitCount

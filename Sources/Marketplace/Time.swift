@@ -65,9 +65,7 @@ public enum RFC3339 {
             let minute = digits(14, 2), s[16] == UInt8(ascii: ":"),
             let second = digits(17, 2)
         else { return nil }
-        guard (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year),
-            hour < 24, minute < 60, second < 61
-        else { return nil }
+        guard let local = time(year: year, month: month, day: day, hour: hour, minute: minute, second: second) else { return nil }
         var i = 19
         if s[i] == UInt8(ascii: ".") {
             i += 1
@@ -89,8 +87,16 @@ public enum RFC3339 {
             return nil
         }
         guard i == n else { return nil }
-        let days = days(fromCivil: year, month, day)
-        return days * 86400 + hour * 3600 + minute * 60 + second - offset
+        return local - offset
+    }
+
+    /// The time of a UTC date and time of day, or nil when one is out of range.
+    @inline(__always)
+    static func time(year: Int64, month: Int64, day: Int64, hour: Int64, minute: Int64, second: Int64) -> UnixTime? {
+        guard (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year),
+            hour < 24, minute < 60, second < 61
+        else { return nil }
+        return days(fromCivil: year, month, day) * 86400 + hour * 3600 + minute * 60 + second
     }
 
     private static func daysIn(month: Int64, year: Int64) -> Int64 {

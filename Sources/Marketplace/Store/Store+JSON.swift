@@ -425,16 +425,19 @@ extension StoreDecoder {
         // in a bitmap (hashing each into a Set was a tenth of the load time).
         var seenNumbers = [UInt64]()
         var otherIDs = Set<String>()
+        var nextMessageNumber = 1  // above every `msg<N>`, for new messages' ids
         for i in draft.messages.indices {
             let id = draft.messages[i].id
             var duplicate: Bool
             if let n = Self.canonicalNumber(id, prefix: "msg") {
+                nextMessageNumber = max(nextMessageNumber, n + 1)
                 let word = n >> 6
                 if word >= seenNumbers.count { seenNumbers.append(contentsOf: repeatElement(0, count: word - seenNumbers.count + 1 + word / 2)) }
                 let bit: UInt64 = 1 << UInt64(n & 63)
                 duplicate = seenNumbers[word] & bit != 0
                 seenNumbers[word] |= bit
             } else {
+                nextMessageNumber = max(nextMessageNumber, Store.number(in: id, after: "msg") + 1)
                 duplicate = !otherIDs.insert(id).inserted
             }
             if duplicate {
@@ -508,7 +511,8 @@ extension StoreDecoder {
         store.adopt(
             members: draft.members, memberIndex: members, merchants: draft.merchants, merchantIndex: merchants,
             jobs: draft.jobs, jobIndex: jobs, messages: draft.messages, contacts: draft.contacts,
-            contactIndex: contacts, orders: draft.orders, orderIndex: orders, outbox: draft.outbox, outboxIDs: outboxIDs)
+            contactIndex: contacts, orders: draft.orders, orderIndex: orders, outbox: draft.outbox, outboxIDs: outboxIDs,
+            nextMessageNumber: nextMessageNumber)
         draft = StoreDraft()
     }
 

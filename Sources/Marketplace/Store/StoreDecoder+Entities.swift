@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The store's objects as read, before references between them are resolved.
 struct StoreDraft {
     var format: String?
@@ -102,7 +106,7 @@ extension StoreDecoder {
                 }
             case 12:
                 draft.appliedEvents = try strings() ?? []
-                if Set(draft.appliedEvents).count != draft.appliedEvents.count { problem("an event id is listed twice") }
+                if Self.hasDuplicate(draft.appliedEvents) { problem("an event id is listed twice") }
             default: break
             }
         }
@@ -269,7 +273,7 @@ extension StoreDecoder {
             case 11: firstResponse = try optionalTime()
             case 12:
                 assignees = try strings() ?? []
-                if Set(assignees).count != assignees.count { problem("a member is assigned twice") }
+                if Self.hasDuplicate(assignees) { problem("a member is assigned twice") }
             case 13: tags = try strings() ?? []
             case 14: try array { (d: inout StoreDecoder, _) throws(JSONSyntaxError) in if let n = try d.note() { notes.append(n) } else { ok = false } }
             case 15: declined = try null() ? .some(nil) : self.decline().map { .some($0) }
@@ -381,9 +385,9 @@ extension StoreDecoder {
             case 0: id = try self.id()
             case 1: job = try self.id()
             case 2:
-                if let s = try string() {
-                    from = MessageAuthor(stored: s)
-                    if from == nil { problem("unknown author \(ChangeValue.string(s)) (expected \"merchant\" or \"member:<id>\")") }
+                if let t = try stringToken() {
+                    from = author(t)
+                    if from == nil { problem("unknown author \(ChangeValue.string(decode(t))) (expected \"merchant\" or \"member:<id>\")") }
                 }
             case 3: at = try time()
             default: body = try text() ?? ""
@@ -396,6 +400,16 @@ extension StoreDecoder {
         draft.messages[draft.messages.count - 1].raw = raw
         if !extras.isEmpty { draft.messages[draft.messages.count - 1].extras = extras }
         draft.messageJobs.append(job)
+    }
+
+    /// A message's author read from its bytes, without making the whole
+    /// string first: `merchant` or `member:<id>`.
+    func author(_ t: StringToken) -> MessageAuthor? {
+        guard !t.escaped else { return MessageAuthor(stored: decode(t)) }
+        let p = r.bytes.baseAddress.unsafelyUnwrapped + t.start
+        if t.count == 8, memcmp(p, "merchant", 8) == 0 { return .merchant }
+        guard t.count > 7, memcmp(p, "member:", 7) == 0 else { return nil }
+        return .member(JSONText.decode(UnsafeRawBufferPointer(start: p + 7, count: t.count - 7), escaped: false))
     }
 
     mutating func outboxEntry(into draft: inout StoreDraft) throws(JSONSyntaxError) {
