@@ -9,7 +9,7 @@ struct JSONSyntaxError: Error {
 }
 
 /// A string literal in the input: the bytes between its quotes.
-struct StringToken {
+struct StringToken: Sendable {
     let start: Int
     let count: Int
     let escaped: Bool

@@ -480,17 +480,19 @@ extension StoreDecoder {
                 }
             }
         }
-        var lastJob = (id: "", index: -1)  // messages come grouped by job: look each group up once
+        // Messages come grouped by job: one lookup per group, the others match
+        // the reference before them by bytes.
+        var lastJob: (ref: StringToken, index: Int)?
         for i in draft.messages.indices {
             let ref = draft.messageJobs[i]
-            if ref == lastJob.id {
-                draft.messages[i].job = lastJob.index
-            } else if let j = jobs[ref] {
+            if let last = lastJob, sameBytes(ref, last.ref) {
+                draft.messages[i].job = last.index
+            } else if let j = jobs[decode(ref)] {
                 lastJob = (ref, j)
                 draft.messages[i].job = j
             } else {
                 path = [.key("messages"), .index(i), .key("job")]
-                problem("unknown job \(ChangeValue.string(draft.messageJobs[i]))")
+                problem("unknown job \(ChangeValue.string(decode(ref)))")
             }
             if case .member(let id) = draft.messages[i].from, members[id] == nil {
                 path = [.key("messages"), .index(i), .key("from")]

@@ -15,7 +15,9 @@ struct StoreDraft {
     var jobMerchants: [String] = []
     var jobAssignees: [[String]] = []
     var messages: [Message] = []
-    var messageJobs: [String] = []
+    /// Each message's job reference as it is in the file: messages come grouped
+    /// by job, so most are matched to the one before by bytes, without a String.
+    var messageJobs: [StringToken] = []
     var contacts: [Contact] = []
     var orders: [Order] = []
     var outbox: [OutboxEntry] = []
@@ -378,12 +380,12 @@ extension StoreDecoder {
 
     mutating func message(into draft: inout StoreDraft) throws(JSONSyntaxError) {
         guard var o = try beginObject() else { return }
-        var id: String?, job: String?, from: MessageAuthor?, at: UnixTime?
+        var id: String?, job: StringToken?, from: MessageAuthor?, at: UnixTime?
         var body: Text = ""
         while let k = try nextMember(.message, &o) {
             switch k {
             case 0: id = try self.id()
-            case 1: job = try self.id()
+            case 1: job = try idToken()
             case 2:
                 if let t = try stringToken() {
                     from = author(t)

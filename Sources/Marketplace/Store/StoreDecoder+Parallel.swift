@@ -18,7 +18,7 @@ final class MessagesPrefetch: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     // Written by the worker before `done` is signalled, read after.
     private var messages: [Message] = []
-    private var messageJobs: [String] = []
+    private var messageJobs: [StringToken] = []
     private var problems: [StoreProblem] = []
     private var more = false
     private var end = 0

@@ -294,12 +294,23 @@ struct StoreDecoder {
 
     /// A string that must not be empty (ids, names).
     mutating func id() throws(JSONSyntaxError) -> String? {
+        try idToken().map(decode)
+    }
+
+    /// `id()` where it is found, not yet a String.
+    mutating func idToken() throws(JSONSyntaxError) -> StringToken? {
         guard let t = try stringToken() else { return nil }
         guard t.count > 0 else {
             problem("must not be empty")
             return nil
         }
-        return decode(t)
+        return t
+    }
+
+    /// Whether two strings of the input have the same bytes.
+    func sameBytes(_ a: StringToken, _ b: StringToken) -> Bool {
+        let base = r.bytes.baseAddress.unsafelyUnwrapped
+        return a.count == b.count && a.escaped == b.escaped && memcmp(base + a.start, base + b.start, a.count) == 0
     }
 
     mutating func optionalString() throws(JSONSyntaxError) -> String? {
