@@ -41,7 +41,41 @@ extension Store {
                 w.bytes.removeAll(keepingCapacity: true)
             }
         }
-        func section(_ name: StaticString, _ count: Int, last: Bool = false, _ item: (inout JSONWriter, Int) -> Void) throws {
+        /// Bytes of the loaded file: a long run is handed to `output` where it
+        /// lies (the mapped file) instead of being copied into the buffer first.
+        func copy(_ start: Int, _ end: Int) throws {
+            guard let source else { return }
+            if end - start >= 1 << 16 {
+                try w.bytes.withUnsafeBytes { try output($0) }
+                w.bytes.removeAll(keepingCapacity: true)
+                // In chunks of a megabyte, as the buffer goes: the output starts the
+                // kernel's writeback between them (one write of 100 MB left that
+                // much dirty and was throttled).
+                var from = start
+                while from < end {
+                    let to = min(end, from + (1 << 20))
+                    try output(UnsafeRawBufferPointer(rebasing: source.buffer[from..<to]))
+                    from = to
+                }
+            } else {
+                w.raw(UnsafeRawBufferPointer(rebasing: source.buffer[start..<end]))
+            }
+        }
+        /// Whether the file has this writer's separator of two array elements,
+        /// `,\n    `, at `offset`.
+        func separator(at offset: Int) -> Bool {
+            guard let source, offset + 6 <= source.buffer.count else { return false }
+            return memcmp(source.buffer.baseAddress.unsafelyUnwrapped + offset, ",\n    ", 6) == 0
+        }
+        /// An array member, one element a line. `raw(i)` is element i's bytes in
+        /// the loaded file while it is unchanged; `item` writes a changed one.
+        /// Unchanged elements that follow each other in the file as this writer
+        /// lays them out are copied as one run (most of a large store: copying
+        /// them one by one, with their separators, was half of a save's work).
+        func section(
+            _ name: StaticString, _ count: Int, last: Bool = false, raw: (Int) -> SourceSpan?,
+            _ item: (inout JSONWriter, Int) -> Void
+        ) throws {
             w.raw("  \"")
             w.raw(name)
             w.raw("\": ")
@@ -49,12 +83,24 @@ extension Store {
                 w.raw("[]")
             } else {
                 w.raw("[\n")
-                for i in 0..<count {
+                var i = 0
+                while i < count {
                     w.raw("    ")
-                    // By index, and an unchanged object's bytes read in place: passing
-                    // elements would copy each one (and retain and release its texts).
-                    item(&w, i)
-                    w.raw(i == count - 1 ? "\n" : ",\n")
+                    if let first = raw(i) {
+                        var end = first.start + first.count
+                        i += 1
+                        while i < count, let next = raw(i), next.start == end + 6, separator(at: end) {
+                            end = next.start + next.count
+                            i += 1
+                        }
+                        try copy(first.start, end)
+                    } else {
+                        // By index: passing elements would copy each one (and
+                        // retain and release its texts).
+                        item(&w, i)
+                        i += 1
+                    }
+                    w.raw(i == count ? "\n" : ",\n")
                     try drain()
                 }
                 w.raw("  ]")
@@ -66,27 +112,13 @@ extension Store {
         w.raw(",\n  \"agency\": ")
         if let raw = agencyRaw { w.raw(raw) } else { encodeAgency(&w) }
         w.raw(",\n")
-        try section("members", members.count) { w, i in
-            if let raw = self.members[i].raw { w.raw(raw) } else { self.encode(self.members[i], &w) }
-        }
-        try section("merchants", merchants.count) { w, i in
-            if let raw = self.merchants[i].raw { w.raw(raw) } else { self.encode(self.merchants[i], &w) }
-        }
-        try section("jobs", jobs.count) { w, i in
-            if let raw = self.jobs[i].raw { w.raw(raw) } else { self.encode(self.jobs[i], &w) }
-        }
-        try section("messages", messages.count) { w, i in
-            if let raw = self.messages[i].raw { w.raw(raw) } else { self.encode(self.messages[i], &w) }
-        }
-        try section("contacts", contacts.count) { w, i in
-            if let raw = self.contacts[i].raw { w.raw(raw) } else { self.encode(self.contacts[i], &w) }
-        }
-        try section("orders", orders.count) { w, i in
-            if let raw = self.orders[i].raw { w.raw(raw) } else { self.encode(self.orders[i], &w) }
-        }
-        try section("outbox", outbox.count) { w, i in
-            if let raw = self.outbox[i].raw { w.raw(raw) } else { self.encode(self.outbox[i], &w) }
-        }
+        try section("members", members.count, raw: { self.members[$0].raw }) { w, i in self.encode(self.members[i], &w) }
+        try section("merchants", merchants.count, raw: { self.merchants[$0].raw }) { w, i in self.encode(self.merchants[i], &w) }
+        try section("jobs", jobs.count, raw: { self.jobs[$0].raw }) { w, i in self.encode(self.jobs[i], &w) }
+        try section("messages", messages.count, raw: { self.messages[$0].raw }) { w, i in self.encode(self.messages[i], &w) }
+        try section("contacts", contacts.count, raw: { self.contacts[$0].raw }) { w, i in self.encode(self.contacts[i], &w) }
+        try section("orders", orders.count, raw: { self.orders[$0].raw }) { w, i in self.encode(self.orders[i], &w) }
+        try section("outbox", outbox.count, raw: { self.outbox[$0].raw }) { w, i in self.encode(self.outbox[i], &w) }
         w.raw("  \"stats\": ")
         if let raw = statsRaw { w.raw(raw) } else { encodeStats(&w) }
         if !appliedEvents.isEmpty {
