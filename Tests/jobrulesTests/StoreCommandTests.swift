@@ -57,6 +57,9 @@ struct BadStore: Sendable, CustomStringConvertible {
         BadStore("NaN", replacing: "\"max\":500", with: "\"max\":NaN", expect: "invalid JSON: unexpected 'N', expected a value"),
         BadStore("number too large", replacing: "\"max\":500", with: "\"max\":1e400", expect: "jobs[0].budget.max: number out of range"),
         BadStore("duplicate key", replacing: "\"status\":\"new\",", with: "\"status\":\"new\",\"status\":\"opened\",", expect: "jobs[0].status: duplicate key"),
+        // Out of order, the repeat is the key the reader predicts next: still a duplicate.
+        BadStore("duplicate predicted key", replacing: "{\"id\":\"J-1\",\"source\":\"match\",",
+                 with: "{\"merchant\":\"mer1\",\"id\":\"J-1\",\"source\":\"match\",", expect: "jobs[0].merchant: duplicate key"),
         BadStore("deep nesting", replacing: "\"revision\": 0,", with: "\"revision\": 0, \"deep\": " + String(repeating: "[", count: 100_000) + ",",
                  expect: "invalid JSON: nested deeper than 256 levels"),
         BadStore("wrong type", replacing: "\"title\":\"T\"", with: "\"title\":5", expect: "jobs[0].title: expected a string, found a number"),

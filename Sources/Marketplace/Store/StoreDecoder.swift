@@ -22,9 +22,23 @@ public enum StoreDecodingError: Error, Sendable, Equatable {
 struct Keys {
     let names: [StaticString]
     let required: UInt64
+    /// Each name as it comes before its value, `"name":`, in three words (zero
+    /// past its end) and its length: the predicted key is checked with one to
+    /// three word compares instead of a `memcmp` call and a separate colon.
+    let patterns: [(words: (UInt64, UInt64, UInt64), count: Int)]
 
     init(_ names: [StaticString], required: [StaticString] = []) {
         self.names = names
+        patterns = names.map { name in
+            var bytes = [UInt8(ascii: "\"")]
+            name.withUTF8Buffer { bytes.append(contentsOf: $0) }
+            bytes += [UInt8(ascii: "\""), UInt8(ascii: ":")]
+            var words: (UInt64, UInt64, UInt64) = (0, 0, 0)
+            withUnsafeMutableBytes(of: &words) { w in
+                for (i, b) in bytes.prefix(24).enumerated() { w[i] = b }
+            }
+            return (words, bytes.count)
+        }
         var mask: UInt64 = 0
         for r in required {
             if let i = names.firstIndex(where: { $0.description == r.description }) { mask |= 1 << UInt64(i) }
@@ -147,20 +161,25 @@ struct StoreDecoder {
         return state
     }
 
-    /// The key the hint predicts (objects usually list their keys in the order
-    /// the store writes them), when the input holds exactly it in quotes: it is
-    /// taken by one comparison instead of a scan of the string. Nil otherwise.
+    /// Whether the key the hint predicts comes next (objects usually list their
+    /// keys in the order the store writes them), as `"name":` exactly; if so it
+    /// is consumed with its colon, by word compares instead of a scan of the
+    /// string. False otherwise, the input untouched.
     @inline(__always)
-    mutating func predictedKey(_ keys: Keys, hint: Int) -> StringToken? {
-        guard hint < keys.names.count else { return nil }
-        let name = keys.names[hint]
-        let n = name.utf8CodeUnitCount
-        let quote = UInt8(ascii: "\"")
-        guard r.pos + n + 2 <= r.bytes.count, r.bytes[r.pos] == quote, r.bytes[r.pos + n + 1] == quote,
-            memcmp(r.bytes.baseAddress.unsafelyUnwrapped + r.pos + 1, name.utf8Start, n) == 0
-        else { return nil }
-        r.pos += n + 2
-        return StringToken(start: r.pos - n - 1, count: n, escaped: false)
+    mutating func predictedKey(_ keys: Keys, hint: Int) -> Bool {
+        guard hint < keys.patterns.count, r.pos + 24 <= r.bytes.count else { return false }
+        let (words, n) = keys.patterns[hint]
+        guard n <= 24 else { return false }
+        let p = UnsafeRawPointer(r.bytes.baseAddress.unsafelyUnwrapped + r.pos)
+        @inline(__always) func matches(_ word: Int, _ expected: UInt64) -> Bool {
+            let left = n - 8 * word
+            let value = p.loadUnaligned(fromByteOffset: 8 * word, as: UInt64.self)
+            let mask: UInt64 = left >= 8 ? ~0 : (1 << UInt64(8 * left)) &- 1
+            return value & mask == expected
+        }
+        guard matches(0, words.0), n <= 8 || matches(1, words.1), n <= 16 || matches(2, words.2) else { return false }
+        r.pos += n
+        return true
     }
 
     /// The next member's index in `keys` (-1: unknown, kept by `keepExtra`), or nil after the last.
@@ -175,22 +194,27 @@ struct StoreDecoder {
             }
             r.skipWhitespace()
             o.keyStart = r.pos
-            let predicted = predictedKey(keys, hint: o.hint)
-            let key: StringToken
-            if let predicted { key = predicted } else { key = try r.string() }
-            try r.expect(UInt8(ascii: ":"), "':' after an object key")
-            r.skipWhitespace()
             var index: Int
-            if predicted != nil {
+            let key: StringToken
+            if predictedKey(keys, hint: o.hint) {
+                r.skipWhitespace()
                 index = o.hint
                 path[path.count - 1] = .key(keys.names[index])
-            } else if key.escaped {
-                let name = JSONText.decode(UnsafeRawBufferPointer(rebasing: r.bytes[key.start..<(key.start + key.count)]), escaped: true)
-                index = keys.names.firstIndex { $0.description == name } ?? -1
-                path[path.count - 1] = .span(start: key.start, count: key.count, escaped: true)
+                key = StringToken(start: o.keyStart + 1, count: keys.patterns[index].count - 3, escaped: false)
             } else {
-                index = keys.find(r.bytes.baseAddress.unsafelyUnwrapped + key.start, key.count, hint: o.hint)
-                path[path.count - 1] = index >= 0 ? .key(keys.names[index]) : .span(start: key.start, count: key.count, escaped: false)
+                key = try r.string()
+                try r.expect(UInt8(ascii: ":"), "':' after an object key")
+                r.skipWhitespace()
+                if key.escaped {
+                    let name = JSONText.decode(
+                        UnsafeRawBufferPointer(rebasing: r.bytes[key.start..<(key.start + key.count)]), escaped: true)
+                    index = keys.names.firstIndex { $0.description == name } ?? -1
+                    path[path.count - 1] = .span(start: key.start, count: key.count, escaped: true)
+                } else {
+                    index = keys.find(r.bytes.baseAddress.unsafelyUnwrapped + key.start, key.count, hint: o.hint)
+                    path[path.count - 1] =
+                        index >= 0 ? .key(keys.names[index]) : .span(start: key.start, count: key.count, escaped: false)
+                }
             }
             if index >= 0 {
                 let bit: UInt64 = 1 << UInt64(index)
