@@ -21,7 +21,10 @@ public struct Change: Sendable, Equatable {
 }
 
 /// A field's value before or after a change, as JSON.
-public indirect enum ChangeValue: Sendable, Equatable, CustomStringConvertible {
+/// Not `indirect`: arrays already hold their elements out of line, and a box for
+/// every value was an allocation per change recorded (and a pointer with tag
+/// bits that leak checkers can't follow to what it keeps alive).
+public enum ChangeValue: Sendable, Equatable, CustomStringConvertible {
     case null
     case bool(Bool)
     case int(Int64)

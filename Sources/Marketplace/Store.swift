@@ -244,10 +244,22 @@ public final class Store {
         changes.removeSubrange(savepoint.changeCount...)
     }
 
-    /// Forgets the undo history and the recorded changes (after a save).
-    public func commit() {
-        undo.removeAll()
-        changes.removeAll()
+    /// Forgets the undo history and the recorded changes (after a save), and
+    /// returns them: a command about to exit keeps them rather than free a
+    /// hundred thousand objects one by one (0.15 s after a 100 000-job batch).
+    @discardableResult
+    public func commit() -> Committed {
+        defer {
+            undo = []
+            changes = []
+        }
+        return Committed(changes: changes, undo: undo)
+    }
+
+    /// What a commit forgot.
+    public struct Committed {
+        public let changes: [Change]
+        let undo: [Undo]
     }
 
     enum Undo {

@@ -26,6 +26,11 @@ struct StoreDraft {
     var statsRaw: SourceSpan?
     var appliedEvents: [String] = []
     var extras = Extras()
+
+    /// Fewer bytes than any valid job or message takes in a file, to bound how
+    /// many a span of it can hold.
+    static let smallestJob = 128
+    static let smallestMessage = 64
 }
 
 extension Keys {
@@ -90,7 +95,15 @@ extension StoreDecoder {
             case 4: try array { (d: inout StoreDecoder, _) throws(JSONSyntaxError) in if let m = try d.member() { draft.members.append(m) } }
             case 5:
                 try array { (d: inout StoreDecoder, _) throws(JSONSyntaxError) in if let m = try d.merchant() { draft.merchants.append(m) } }
-            case 6: try array { (d: inout StoreDecoder, _) throws(JSONSyntaxError) in try d.job(into: &draft) }
+            case 6:
+                // Room for as many jobs as lie before the messages (or the end), as for messages.
+                let most = ((prefetch?.keyOffset ?? r.bytes.count) - r.pos) / StoreDraft.smallestJob
+                if most > draft.jobs.capacity {
+                    draft.jobs.reserveCapacity(most)
+                    draft.jobMerchants.reserveCapacity(most)
+                    draft.jobAssignees.reserveCapacity(most)
+                }
+                try array { (d: inout StoreDecoder, _) throws(JSONSyntaxError) in try d.job(into: &draft) }
             case 7:
                 if let p = prefetch, p.keyOffset == o.keyStart, path.count == 1 {
                     prefetch = nil

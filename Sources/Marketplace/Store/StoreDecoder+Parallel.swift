@@ -59,6 +59,12 @@ final class MessagesPrefetch: @unchecked Sendable {
         var d = StoreDecoder(source: source, count: count)
         d.r.pos = keyOffset
         var draft = StoreDraft()
+        // Room for as many messages as the rest of the file could hold, reserved
+        // once: growing the arrays by doubling copied them and touched twice
+        // their memory. Reserved pages that are never written cost nothing.
+        let most = (count - keyOffset) / StoreDraft.smallestMessage
+        draft.messages.reserveCapacity(most)
+        draft.messageJobs.reserveCapacity(most)
         do {
             _ = try d.r.string()
             try d.r.expect(UInt8(ascii: ":"), "':' after an object key")
