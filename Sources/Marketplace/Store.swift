@@ -21,6 +21,10 @@ public final class Store {
     public internal(set) var stats: Stats
     /// Ids of the imported events applied to this store, in order (`jobrules import`).
     public internal(set) var appliedEvents: [String] = []
+    /// `members(offering:)`'s answers, made on first ask: members don't change
+    /// once a store is made, and the assigning rule asks for every job (going
+    /// through the whole team each time was a tenth of its work at 100 000 jobs).
+    private var membersByService: [String: [Int]] = [:]
     /// `appliedEvents` as a set, built on first use.
     private var appliedEventSet: Set<String> = []
     private var appliedEventSetBuilt = false
@@ -95,6 +99,7 @@ public final class Store {
     ) {
         self.members = members
         self.memberIndex = memberIndex
+        membersByService = [:]
         self.merchants = merchants
         self.merchantIndex = merchantIndex
         self.jobs = jobs
@@ -180,7 +185,10 @@ public final class Store {
 
     /// Active members offering this service, in store order.
     public func members(offering service: String) -> [Int] {
-        members.indices.filter { members[$0].active && members[$0].services.contains(service) }
+        if let known = membersByService[service] { return known }
+        let found = members.indices.filter { members[$0].active && members[$0].services.contains(service) }
+        membersByService[service] = found
+        return found
     }
 
     /// The team lead (the first member whose role is `lead`), if any.
