@@ -127,7 +127,7 @@ public final class Store {
         for i in outbox.indices { nextOutboxNumber = max(nextOutboxNumber, Self.number(in: outbox[i].id, after: "e") + 1) }
         messagesByJob = nil
         openJobCounts = Array(repeating: 0, count: members.count)
-        // By index: `for job in jobs` copied every job (40 ms on 100 000 jobs).
+        // By index: each job is read where it lies.
         for i in jobs.indices where jobs[i].isOpen {
             for m in jobs[i].assignees { openJobCounts[m] += 1 }
         }
