@@ -51,7 +51,7 @@ public final class Store {
     private var nextOutboxNumber = 1
     /// Per job, its messages' indices in store order; built on first use.
     private var messagesByJob: [[Int32]]?
-    /// Per member, assigned jobs that are open; kept up to date by `replaceJob`.
+    /// Per member, assigned jobs that are open; kept up to date by `updateJob` and `restoreJob`.
     private var openJobCounts: [Int]
     private var undo: [Undo] = []
 
@@ -220,7 +220,7 @@ public final class Store {
     public func rollback(to savepoint: Savepoint) {
         while undo.count > savepoint.undoCount, let step = undo.popLast() {
             switch step {
-            case .job(let i, let old): replaceJob(i, with: old, recordingUndo: false)
+            case .job(let i, let old): restoreJob(i, to: old)
             case .order(let i, let old): orders[i] = old
             case .agency(let old, let raw):
                 agency = old
@@ -284,13 +284,11 @@ public final class Store {
         changes.append(Change(actor: actor, kind: kind, object: object, field: field, old: old, new: new))
     }
 
-    /// Replaces a job, keeping the open-job counts right and noting the old value for rollback.
-    func replaceJob(_ i: Int, with new: Job, recordingUndo: Bool = true) {
-        let old = jobs[i]
-        if recordingUndo { undo.append(.job(i, old)) }
-        if old.isOpen { for m in old.assignees { openJobCounts[m] -= 1 } }
-        if new.isOpen { for m in new.assignees { openJobCounts[m] += 1 } }
-        jobs[i] = new
+    /// Puts a job's old value back (rollback), keeping the open-job counts right.
+    private func restoreJob(_ i: Int, to old: Job) {
+        if jobs[i].isOpen { for m in jobs[i].assignees { openJobCounts[m] -= 1 } }
+        if old.isOpen { for m in old.assignees { openJobCounts[m] += 1 } }
+        jobs[i] = old
     }
 
     /// Changes job `i` in place (it no longer matches its bytes in the file),

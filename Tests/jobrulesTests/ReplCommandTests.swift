@@ -207,6 +207,19 @@ import Testing
         try t.expect("true\n")
     }
 
+    /// The REPL holds a copy of the store, not a mapping: another program
+    /// emptying the file in place leaves the session's texts readable.
+    @Test func aStoreEmptiedInPlaceLeavesTheSessionsCopyWhole() throws {
+        let t = try repl()
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: storePath))
+        try handle.truncate(atOffset: 0)
+        try handle.close()
+        t.enter("jobs.get(\"J-1001\").details")
+        try t.expect("Refresh product pages for the winter collection. We are Maple Goods")
+        t.enter(":quit")
+        #expect(try t.waitForExit() == 0)
+    }
+
     @Test func aSaveRacingABatchRunLandsWholeOrIsRefused() throws {
         let pristine = try storeBytes()
         let rule = try scratch.write("batch.lua", "rule{name = 'batch', on = 'jobs', where = {status = 'new'}, run = function(job) job:tag('batch') end}")

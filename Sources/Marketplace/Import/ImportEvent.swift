@@ -280,11 +280,11 @@ extension StoreDecoder {
         case .messageReceived:
             need(.job, "the job's id")
             need(.body, "the merchant's message")
-            payload = reference(.job, f.jobID, objectGiven: f.job != nil, f).flatMap { job in f.body.map { .message(job: job, body: $0) } }
+            payload = reference(.job, f).flatMap { job in f.body.map { .message(job: job, body: $0) } }
         case .jobDeclinedByMerchant:
             need(.job, "the job's id")
             need(.reason, "why the merchant declined")
-            payload = reference(.job, f.jobID, objectGiven: f.job != nil, f).flatMap { job in f.reason.map { .merchantDecline(job: job, reason: $0) } }
+            payload = reference(.job, f).flatMap { job in f.reason.map { .merchantDecline(job: job, reason: $0) } }
         case .contactReceived:
             need(.contact, "an object: id, name, email, message")
             if var contact = f.contact {
@@ -304,22 +304,24 @@ extension StoreDecoder {
             }
         case .orderRequirementsSubmitted, .orderCompleted:
             need(.order, "the order's id")
-            payload = reference(.order, f.orderID, objectGiven: f.order != nil, f).map { .orderAction(order: $0) }
+            payload = reference(.order, f).map { .orderAction(order: $0) }
         case .orderCanceled:
             need(.order, "the order's id")
             need(.by, "\"mutual\" or \"support\"")
-            payload = reference(.order, f.orderID, objectGiven: f.order != nil, f).flatMap { order in f.by.map { .cancel(order: order, by: $0) } }
+            payload = reference(.order, f).flatMap { order in f.by.map { .cancel(order: order, by: $0) } }
         case .extensionAnswered:
             need(.order, "the order's id")
             need(.accepted, "true or false")
-            payload = reference(.order, f.orderID, objectGiven: f.order != nil, f).flatMap { order in f.accepted.map { .extensionAnswer(order: order, accepted: $0) } }
+            payload = reference(.order, f).flatMap { order in f.accepted.map { .extensionAnswer(order: order, accepted: $0) } }
         }
         guard let payload, problems.isEmpty else { return nil }
         return ImportEvent(id: id, type: type, at: at, line: line, payload: payload)
     }
 
-    /// The id an event refers to with `key`; a problem when it gave an object there.
-    private mutating func reference(_ key: EventKey, _ id: String?, objectGiven: Bool, _ f: EventFields) -> String? {
+    /// The id an event refers to with `key` (`.job` or `.order`); a problem
+    /// when it gave an object there.
+    private mutating func reference(_ key: EventKey, _ f: EventFields) -> String? {
+        let (id, objectGiven) = key == .job ? (f.jobID, f.job != nil) : (f.orderID, f.order != nil)
         if objectGiven { problem("\"\(key.name)\" of a \(f.typeName ?? "") event is the \(key.name)'s id, a string") }
         return id
     }

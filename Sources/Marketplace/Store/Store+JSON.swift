@@ -28,7 +28,8 @@ extension Store {
         return store
     }
 
-    /// Where a save's bytes go, in chunks of about a megabyte.
+    /// Where a save's bytes go: the buffer, about a megabyte at a time, and
+    /// long runs of unchanged objects straight from the loaded file.
     public typealias Output = (UnsafeRawBufferPointer) throws -> Void
 
     /// Writes the store as JSON: one object per line inside each array, objects
@@ -48,15 +49,7 @@ extension Store {
             if end - start >= 1 << 16 {
                 try w.bytes.withUnsafeBytes { try output($0) }
                 w.bytes.removeAll(keepingCapacity: true)
-                // In chunks of a megabyte, as the buffer goes: the output starts the
-                // kernel's writeback between them (one write of 100 MB left that
-                // much dirty and was throttled).
-                var from = start
-                while from < end {
-                    let to = min(end, from + (1 << 20))
-                    try output(UnsafeRawBufferPointer(rebasing: source.buffer[from..<to]))
-                    from = to
-                }
+                try output(UnsafeRawBufferPointer(rebasing: source.buffer[start..<end]))
             } else {
                 w.raw(UnsafeRawBufferPointer(rebasing: source.buffer[start..<end]))
             }

@@ -194,15 +194,13 @@ struct StoreDecoder {
             }
             r.skipWhitespace()
             o.keyStart = r.pos
-            var index: Int
-            let key: StringToken
+            let index: Int
             if predictedKey(keys, hint: o.hint) {
                 r.skipWhitespace()
                 index = o.hint
                 path[path.count - 1] = .key(keys.names[index])
-                key = StringToken(start: o.keyStart + 1, count: keys.patterns[index].count - 3, escaped: false)
             } else {
-                key = try r.string()
+                let key = try r.string()
                 try r.expect(UInt8(ascii: ":"), "':' after an object key")
                 r.skipWhitespace()
                 if key.escaped {
@@ -215,32 +213,37 @@ struct StoreDecoder {
                     path[path.count - 1] =
                         index >= 0 ? .key(keys.names[index]) : .span(start: key.start, count: key.count, escaped: false)
                 }
-            }
-            if index >= 0 {
-                let bit: UInt64 = 1 << UInt64(index)
-                if o.seen & bit != 0 {
-                    problem("duplicate key")
-                    try r.skipValue(depth: path.count)
+                if index < 0 {
+                    try keepUnknown(key)
                     continue
                 }
-                o.seen |= bit
-                o.hint = index + 1
-                return index
             }
-            index = -1
-            // Unknown: kept verbatim, unless it repeats another unknown key.
-            let keySpan = SourceSpan(start: key.start - 1, count: key.count + 2)
-            let valueStart = r.pos
-            try r.skipValue(depth: path.count)
-            let keyBytes = source[keySpan]
-            if extras.members.contains(where: { $0.key.bytes.elementsEqual(keyBytes) }) {
+            let bit: UInt64 = 1 << UInt64(index)
+            if o.seen & bit != 0 {
                 problem("duplicate key")
+                try r.skipValue(depth: path.count)
                 continue
             }
-            extras.members.append(Extras.Member(
-                key: RawJSON(source: source, span: keySpan),
-                value: RawJSON(source: source, span: SourceSpan(start: valueStart, count: r.pos - valueStart))))
+            o.seen |= bit
+            o.hint = index + 1
+            return index
         }
+    }
+
+    /// Keeps an unknown member verbatim (its key at `key`, its value next),
+    /// unless it repeats another unknown key.
+    private mutating func keepUnknown(_ key: StringToken) throws(JSONSyntaxError) {
+        let keySpan = SourceSpan(start: key.start - 1, count: key.count + 2)
+        let valueStart = r.pos
+        try r.skipValue(depth: path.count)
+        let keyBytes = source[keySpan]
+        if extras.members.contains(where: { $0.key.bytes.elementsEqual(keyBytes) }) {
+            problem("duplicate key")
+            return
+        }
+        extras.members.append(Extras.Member(
+            key: RawJSON(source: source, span: keySpan),
+            value: RawJSON(source: source, span: SourceSpan(start: valueStart, count: r.pos - valueStart))))
     }
 
     /// Ends an object: reports missing required keys; returns its unknown members and its bytes.
