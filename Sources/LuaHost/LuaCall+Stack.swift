@@ -103,7 +103,9 @@ extension LuaCall {
     /// The string at `n` when it is one (no number conversion), else nil.
     public func stringValue(_ n: Int32) -> String? {
         guard lua_type(state, n) == LUA_TSTRING else { return nil }
-        return String(decoding: LuaState.bytes(at: n, on: state), as: UTF8.self)
+        var length = 0
+        guard let chars = lua_tolstring(state, n, &length) else { return nil }
+        return String(decoding: UnsafeBufferPointer(start: UnsafeRawPointer(chars).assumingMemoryBound(to: UInt8.self), count: length), as: UTF8.self)
     }
 
     /// The type name of the value at `n`: a host object's type name, or Lua's.

@@ -216,6 +216,14 @@ public final class Store {
 
     public func savepoint() -> Savepoint { Savepoint(undoCount: undo.count, changeCount: changes.count) }
 
+    /// Keeps what changed since `savepoint` for good: what rolling back to it
+    /// would take (the old values) is dropped. Only for the outermost
+    /// savepoint: rolling back to one taken before it no longer undoes these
+    /// changes.
+    public func release(_ savepoint: Savepoint) {
+        if undo.count > savepoint.undoCount { undo.removeSubrange(savepoint.undoCount...) }
+    }
+
     /// Undoes everything since `savepoint`, changes and emails included.
     public func rollback(to savepoint: Savepoint) {
         while undo.count > savepoint.undoCount, let step = undo.popLast() {
@@ -515,22 +523,18 @@ public final class Store {
     /// Adds an email to the outbox.
     @discardableResult
     public func sendEmail(to address: String, subject: String, body: String, job: Int?, at now: UnixTime) -> Int {
-        let id = newID(prefix: "e", counter: &nextOutboxNumber, taken: outboxIDs)
+        // The next free `e<N>`, taken in the same lookup that checks it.
+        var id: String
+        repeat {
+            id = "e" + String(nextOutboxNumber)
+            nextOutboxNumber += 1
+        } while !outboxIDs.insert(id).inserted
         outbox.append(OutboxEntry(id: id, to: address, subject: subject, body: Text(body), job: job, at: now))
-        outboxIDs.insert(id)
         undo.append(.appendedOutbox)
         record("outbox", id, "created", .null, .object([
             ("to", .string(address)), ("subject", .string(subject)), ("job", job.map { .string(jobs[$0].id) } ?? .null),
         ]))
         return outbox.count - 1
-    }
-
-    private func newID(prefix: String, counter: inout Int, taken: Set<String>) -> String {
-        while true {
-            let id = "\(prefix)\(counter)"
-            counter += 1
-            if !taken.contains(id) { return id }
-        }
     }
 
     // MARK: Agency

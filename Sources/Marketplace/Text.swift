@@ -151,7 +151,9 @@ public struct Text: Sendable, Hashable, ExpressibleByStringLiteral, CustomString
 struct BuiltString: ExpressibleByStringInterpolation {
     let string: String
 
-    init(stringLiteral value: String) { string = value }
+    init(stringLiteral value: StaticString) {
+        string = value.withUTF8Buffer { String(decoding: $0, as: UTF8.self) }
+    }
 
     init(stringInterpolation: Interpolation) {
         string = String(decoding: stringInterpolation.bytes, as: UTF8.self)
@@ -164,7 +166,10 @@ struct BuiltString: ExpressibleByStringInterpolation {
             bytes.reserveCapacity(literalCapacity + 24 * interpolationCount)
         }
 
-        mutating func appendLiteral(_ literal: String) { appendInterpolation(literal) }
+        /// Literals are static UTF-8: appended without going through a String.
+        mutating func appendLiteral(_ literal: StaticString) {
+            literal.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        }
 
         mutating func appendInterpolation(_ value: String) {
             var value = value

@@ -69,12 +69,12 @@ extension Session {
                     return 1
                 },
                 "all": { call in
-                    s.push(list: s.store.members.indices, call, s.push(member:_:))
+                    s.push(members: s.store.members.indices, call)
                     return 1
                 },
                 "for_service": { call in
                     let service = try call.string(1)
-                    s.push(list: s.store.members(offering: service), call, s.push(member:_:))
+                    s.push(members: s.store.members(offering: service), call)
                     return 1
                 },
             ])

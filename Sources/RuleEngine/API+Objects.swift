@@ -73,7 +73,7 @@ extension Session {
                 call.push(Double(expires - s.now) / 3600)
             },
             field("merchant") { job, call in s.push(merchant: job.merchant, call) },
-            field("assignees") { job, call in s.push(list: job.assignees, call, s.push(member:_:)) },
+            field("assignees") { job, call in s.push(members: job.assignees, call) },
             field("tags") { job, call in call.push(strings: job.tags) },
             field("notes") { job, call in
                 call.newTable(array: job.notes.count)

@@ -90,6 +90,7 @@ extension Session {
                     stats.matched += 1
                     try lua.call(rule.run, arguments: { call in push(rule.collection, i, call) }) { _ in () }
                     if store.changes.count > savepoint.changeCount { stats.changed += 1 }
+                    if !keepsRunUndo { store.release(savepoint) }
                 } catch {
                     store.rollback(to: savepoint)
                     stats.errors += 1

@@ -82,6 +82,7 @@ final class Batch {
         var mark = monotonicSeconds()
         do {
             session = try Session(store: locked.store, now: locked.now, limits: limits)
+            session.keepsRunUndo = false
         } catch {
             locked.release()
             throw UsageError(error.message)

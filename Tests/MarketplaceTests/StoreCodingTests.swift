@@ -162,6 +162,23 @@ import Testing
         #expect(syntax.first?.contains(": unexpected ':', expected ',' or '}' after an object member") == true)
     }
 
+    @Test func referencesOfParallelReadMessagesAreCheckedWithTheirPaths() throws {
+        // The last message gets the first one's id, a job and an author that don't exist.
+        let last = try Self.decode(Self.large).messages.count - 1
+        let parts = Self.large.components(separatedBy: "\n  \"contacts\": [")
+        try #require(parts.count == 2)
+        let start = try #require(parts[0].range(of: #"{"id":"msg"#, options: .backwards)).lowerBound
+        let message = String(parts[0][start...])
+            .replacingOccurrences(of: #""id":"msg[0-9]+""#, with: #""id":"msg1""#, options: .regularExpression)
+            .replacingOccurrences(of: #""job":"[^"]+""#, with: #""job":"J-404""#, options: .regularExpression)
+            .replacingOccurrences(of: #""from":"merchant""#, with: #""from":"member:m404""#)
+        #expect(Self.problems(parts[0][..<start] + message + "\n  \"contacts\": [" + parts[1]) == [
+            "messages[\(last)].id: duplicate id \"msg1\"",
+            "messages[\(last)].job: unknown job \"J-404\"",
+            "messages[\(last)].from: unknown member \"m404\"",
+        ])
+    }
+
     @Test func rfc3339() {
         #expect(RFC3339.parse("2026-11-21T09:30:00Z") == 1_795_253_400)
         #expect(RFC3339.parse("2026-11-21T10:30:00.250+01:00") == 1_795_253_400)

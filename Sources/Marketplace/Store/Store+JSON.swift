@@ -446,29 +446,11 @@ extension StoreDecoder {
         let jobs = unique("jobs", draft.jobs, \.id)
         let contacts = unique("contacts", draft.contacts, \.id)
         let orders = unique("orders", draft.orders, \.id)
-        // Hundreds of thousands of message ids: the usual `msg<N>` ones are checked
-        // in a bitmap (hashing each into a Set was a tenth of the load time).
-        var seenNumbers = [UInt64]()
-        var otherIDs = Set<String>()
-        var nextMessageNumber = 1  // above every `msg<N>`, for new messages' ids
-        for i in draft.messages.indices {
-            let id = draft.messages[i].id
-            var duplicate: Bool
-            if let n = Self.canonicalNumber(id, prefix: "msg") {
-                nextMessageNumber = max(nextMessageNumber, n + 1)
-                let word = n >> 6
-                if word >= seenNumbers.count { seenNumbers.append(contentsOf: repeatElement(0, count: word - seenNumbers.count + 1 + word / 2)) }
-                let bit: UInt64 = 1 << UInt64(n & 63)
-                duplicate = seenNumbers[word] & bit != 0
-                seenNumbers[word] |= bit
-            } else {
-                nextMessageNumber = max(nextMessageNumber, Store.number(in: id, after: "msg") + 1)
-                duplicate = !otherIDs.insert(id).inserted
-            }
-            if duplicate {
-                path = [.key("messages"), .index(i), .key("id")]
-                problem("duplicate id \(ChangeValue.string(id))")
-            }
+        // Messages were checked as they were read (see MessageRefs).
+        let messageRefs = draft.messageRefs
+        for (i, id) in messageRefs.duplicates {
+            path = [.key("messages"), .index(i), .key("id")]
+            problem("duplicate id \(ChangeValue.string(id))")
         }
         var outboxIDs = Set<String>(minimumCapacity: draft.outbox.count)
         for i in draft.outbox.indices where !outboxIDs.insert(draft.outbox[i].id).inserted {
@@ -505,23 +487,31 @@ extension StoreDecoder {
                 }
             }
         }
-        // Messages come grouped by job: one lookup per group, the others match
-        // the reference before them by bytes.
-        var lastJob: (ref: StringToken, index: Int)?
-        for i in draft.messages.indices {
-            let ref = draft.messageJobs[i]
-            if let last = lastJob, sameBytes(ref, last.ref) {
-                draft.messages[i].job = last.index
-            } else if let j = jobs[decode(ref)] {
-                lastJob = (ref, j)
-                draft.messages[i].job = j
-            } else {
-                path = [.key("messages"), .index(i), .key("job")]
-                problem("unknown job \(ChangeValue.string(decode(ref)))")
+        // One lookup per run of messages of the same job and one per member
+        // who wrote any; each message is only checked one by one when one of
+        // them is unknown, for the problems to name each message.
+        let runs = messageRefs.jobRuns
+        let runJobs = runs.map { jobs[$0.job] }
+        let knownJobs = runJobs.compactMap { $0 }
+        if knownJobs.count == runs.count, messageRefs.authors.keys.allSatisfy({ members[$0] != nil }) {
+            for (r, run) in runs.enumerated() {
+                let end = r + 1 < runs.count ? runs[r + 1].first : draft.messages.count
+                for i in run.first..<end { draft.messages[i].job = knownJobs[r] }
             }
-            if case .member(let id) = draft.messages[i].from, members[id] == nil {
-                path = [.key("messages"), .index(i), .key("from")]
-                problem("unknown member \(ChangeValue.string(id))")
+        } else {
+            var r = 0
+            for i in draft.messages.indices {
+                while r + 1 < runs.count, runs[r + 1].first <= i { r += 1 }
+                if let j = runJobs[r] {
+                    draft.messages[i].job = j
+                } else {
+                    path = [.key("messages"), .index(i), .key("job")]
+                    problem("unknown job \(ChangeValue.string(runs[r].job))")
+                }
+                if case .member(let id) = draft.messages[i].from, members[id] == nil {
+                    path = [.key("messages"), .index(i), .key("from")]
+                    problem("unknown member \(ChangeValue.string(id))")
+                }
             }
         }
         for i in draft.outbox.indices {
@@ -539,24 +529,7 @@ extension StoreDecoder {
             members: draft.members, memberIndex: members, merchants: draft.merchants, merchantIndex: merchants,
             jobs: draft.jobs, jobIndex: jobs, messages: draft.messages, contacts: draft.contacts,
             contactIndex: contacts, orders: draft.orders, orderIndex: orders, outbox: draft.outbox, outboxIDs: outboxIDs,
-            nextMessageNumber: nextMessageNumber)
+            nextMessageNumber: messageRefs.nextNumber)
         draft = StoreDraft()
-    }
-
-    /// N of an id `<prefix>N` (no leading zero, N below 2^26), else nil.
-    static func canonicalNumber(_ id: String, prefix: StaticString) -> Int? {
-        var id = id
-        return id.withUTF8 { b -> Int? in
-            let p = prefix.utf8CodeUnitCount
-            guard b.count > p, b.count <= p + 7, (0..<p).allSatisfy({ b[$0] == prefix.utf8Start[$0] }), b[p] != UInt8(ascii: "0") else {
-                return nil
-            }
-            var n = 0
-            for k in p..<b.count {
-                guard b[k] &- 48 < 10 else { return nil }
-                n = n * 10 + Int(b[k] - 48)
-            }
-            return n
-        }
     }
 }

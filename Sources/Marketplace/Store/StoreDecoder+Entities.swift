@@ -15,9 +15,8 @@ struct StoreDraft {
     var jobMerchants: [String] = []
     var jobAssignees: [[String]] = []
     var messages: [Message] = []
-    /// Each message's job reference as it is in the file: messages come grouped
-    /// by job, so most are matched to the one before by bytes, without a String.
-    var messageJobs: [StringToken] = []
+    /// What `resolve` checks of the messages, gathered as they are read.
+    var messageRefs = MessageRefs()
     var contacts: [Contact] = []
     var orders: [Order] = []
     var outbox: [OutboxEntry] = []
@@ -393,11 +392,11 @@ extension StoreDecoder {
 
     mutating func message(into draft: inout StoreDraft) throws(JSONSyntaxError) {
         guard var o = try beginObject() else { return }
-        var id: String?, job: StringToken?, from: MessageAuthor?, at: UnixTime?
+        var id: (token: StringToken, string: String)?, job: StringToken?, from: MessageAuthor?, at: UnixTime?
         var body: Text = ""
         while let k = try nextMember(.message, &o) {
             switch k {
-            case 0: id = try self.id()
+            case 0: id = try idToken().map { ($0, decode($0)) }
             case 1: job = try idToken()
             case 2:
                 if let t = try stringToken() {
@@ -410,11 +409,12 @@ extension StoreDecoder {
         }
         let (extras, raw) = endObject(.message, o)
         guard let id, let job, let from, let at else { return }
+        let index = draft.messages.count
         // Appended first, then completed in place: appending a local would copy it.
-        draft.messages.append(Message(id: id, job: -1, from: from, at: at, body: body))
-        draft.messages[draft.messages.count - 1].raw = raw
-        if !extras.isEmpty { draft.messages[draft.messages.count - 1].extras = extras }
-        draft.messageJobs.append(job)
+        draft.messages.append(Message(id: id.string, job: -1, from: from, at: at, body: body))
+        draft.messages[index].raw = raw
+        if !extras.isEmpty { draft.messages[index].extras = extras }
+        draft.messageRefs.add(index, id: id, job: job, from: from, in: r.bytes)
     }
 
     /// A message's author read from its bytes, without making the whole

@@ -18,7 +18,7 @@ final class MessagesPrefetch: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     // Written by the worker before `done` is signalled, read after.
     private var messages: [Message] = []
-    private var messageJobs: [StringToken] = []
+    private var messageRefs = MessageRefs()
     private var problems: [StoreProblem] = []
     private var more = false
     private var end = 0
@@ -64,7 +64,6 @@ final class MessagesPrefetch: @unchecked Sendable {
         // their memory. Reserved pages that are never written cost nothing.
         let most = (count - keyOffset) / StoreDraft.smallestMessage
         draft.messages.reserveCapacity(most)
-        draft.messageJobs.reserveCapacity(most)
         do {
             _ = try d.r.string()
             try d.r.expect(UInt8(ascii: ":"), "':' after an object key")
@@ -75,7 +74,7 @@ final class MessagesPrefetch: @unchecked Sendable {
             return
         }
         messages = draft.messages
-        messageJobs = draft.messageJobs
+        messageRefs = draft.messageRefs
         problems = d.problems
         more = d.moreProblems
         end = d.r.pos
@@ -86,9 +85,9 @@ final class MessagesPrefetch: @unchecked Sendable {
         done.wait()
         if let failure { throw failure }
         draft.messages = messages
-        draft.messageJobs = messageJobs
+        draft.messageRefs = messageRefs
         messages = []
-        messageJobs = []
+        messageRefs = MessageRefs()
         for p in problems { d.problem(p) }
         if more { d.moreProblems = true }
         d.r.pos = end
