@@ -1,3 +1,4 @@
+import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -432,11 +433,11 @@ extension StoreDecoder {
             var index = [String: Int](minimumCapacity: items.count)
             for i in items.indices {
                 let key = id(items[i])
-                if let first = index[key] {
+                // One hash a new id (a lookup then an insert hashed it twice).
+                if let first = index.updateValue(i, forKey: key) {
+                    index[key] = first
                     path = [.key(section), .index(i), .key("id")]
                     problem("duplicate id \(ChangeValue.string(key)) (also \(section)[\(first)])")
-                } else {
-                    index[key] = i
                 }
             }
             return index
@@ -480,8 +481,8 @@ extension StoreDecoder {
                 }
                 draft.jobs[i].assignees = assignees
             }
-            for (k, note) in draft.jobs[i].notes.enumerated() {
-                if let author = note.author, members[author] == nil {
+            for k in draft.jobs[i].notes.indices {  // not the notes themselves: copying one retains its text
+                if let author = draft.jobs[i].notes[k].author, members[author] == nil {
                     path = [.key("jobs"), .index(i), .key("notes"), .index(k), .key("author")]
                     problem("unknown member \(ChangeValue.string(author))")
                 }
@@ -491,7 +492,24 @@ extension StoreDecoder {
         // who wrote any; each message is only checked one by one when one of
         // them is unknown, for the problems to name each message.
         let runs = messageRefs.jobRuns
-        let runJobs = runs.map { jobs[$0.job] }
+        // Runs mostly come in the jobs' order (a store lists each job's
+        // messages after the one before's): the few jobs after the last run's
+        // are compared before hashing (a lookup in a dictionary of every job
+        // missed the cache, a tenth of the resolving).
+        var runJobs: [Int?] = []
+        runJobs.reserveCapacity(runs.count)
+        var next = 0
+        for run in runs {
+            var found: Int?
+            var k = next
+            while found == nil, k < min(next + 8, draft.jobs.count) {
+                if draft.jobs[k].id == run.job { found = k }
+                k += 1
+            }
+            if found == nil { found = jobs[run.job] }
+            if let found { next = found + 1 }
+            runJobs.append(found)
+        }
         let knownJobs = runJobs.compactMap { $0 }
         if knownJobs.count == runs.count, messageRefs.authors.keys.allSatisfy({ members[$0] != nil }) {
             for (r, run) in runs.enumerated() {
@@ -530,6 +548,10 @@ extension StoreDecoder {
             jobs: draft.jobs, jobIndex: jobs, messages: draft.messages, contacts: draft.contacts,
             contactIndex: contacts, orders: draft.orders, orderIndex: orders, outbox: draft.outbox, outboxIDs: outboxIDs,
             nextMessageNumber: messageRefs.nextNumber)
+        // The references as read (one or two per object) are freed on another
+        // core while this one goes on; the objects are the store's now.
+        let references = (draft.jobMerchants, draft.jobAssignees, draft.messageRefs, draft.outboxJobs)
         draft = StoreDraft()
+        DispatchQueue.global().async { withExtendedLifetime(references) {} }
     }
 }

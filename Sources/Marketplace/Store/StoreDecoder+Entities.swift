@@ -95,8 +95,8 @@ extension StoreDecoder {
             case 5:
                 try array { (d: inout StoreDecoder, _) throws(JSONSyntaxError) in if let m = try d.merchant() { draft.merchants.append(m) } }
             case 6:
-                // Room for as many jobs as lie before the messages (or the end), as for messages.
-                let most = ((prefetch?.keyOffset ?? r.bytes.count) - r.pos) / StoreDraft.smallestJob
+                // Room for as many jobs as the rest of the file could hold, as for messages.
+                let most = (r.bytes.count - r.pos) / StoreDraft.smallestJob
                 if most > draft.jobs.capacity {
                     draft.jobs.reserveCapacity(most)
                     draft.jobMerchants.reserveCapacity(most)

@@ -13,10 +13,11 @@ import Glibc
 /// itself (the prefetch thrown away) when it isn't — so any valid JSON file
 /// gives the same result, only slower.
 final class MessagesPrefetch: @unchecked Sendable {
-    /// Offset of the `"messages"` key.
-    let keyOffset: Int
+    private let located = DispatchSemaphore(value: 0)
     private let done = DispatchSemaphore(value: 0)
-    // Written by the worker before `done` is signalled, read after.
+    // Written by the worker before `located` (the offset) or `done` (the rest)
+    // is signalled, read after.
+    private var offset: Int?
     private var messages: [Message] = []
     private var messageRefs = MessageRefs()
     private var problems: [StoreProblem] = []
@@ -27,19 +28,25 @@ final class MessagesPrefetch: @unchecked Sendable {
     /// Files smaller than this are read on one core: a thread isn't worth it.
     static let threshold = 16 << 20
 
-    /// Starts reading when the file is large and has the line; nil otherwise.
+    /// Starts looking for the line, and reading from it, on another core when
+    /// the file is large; nil otherwise. The worker looks for the line itself:
+    /// on the first core the search (and the first reads of the pages it
+    /// crosses) held up the whole read.
     static func start(_ source: SourceBytes, count: Int) -> MessagesPrefetch? {
         guard count >= threshold else { return nil }
-        guard let offset = lineStart(#"  "messages": ["#, in: UnsafeRawBufferPointer(rebasing: source.buffer[0..<count])) else {
-            return nil
-        }
-        let prefetch = MessagesPrefetch(keyOffset: offset)
+        let prefetch = MessagesPrefetch()
         let view = SourceBytes(viewOf: source)
         DispatchQueue.global().async { prefetch.read(view, count: count) }
         return prefetch
     }
 
-    private init(keyOffset: Int) { self.keyOffset = keyOffset }
+    /// Offset of the `"messages"` key the worker reads from, or nil when the
+    /// file has no such line (waits for the worker's search).
+    var keyOffset: Int? {
+        located.wait()
+        located.signal()
+        return offset
+    }
 
     /// The offset of the key of the first line that starts with `line`, or nil.
     static func lineStart(_ line: StaticString, in bytes: UnsafeRawBufferPointer) -> Int? {
@@ -56,6 +63,9 @@ final class MessagesPrefetch: @unchecked Sendable {
 
     private func read(_ source: SourceBytes, count: Int) {
         defer { done.signal() }
+        offset = Self.lineStart(#"  "messages": ["#, in: UnsafeRawBufferPointer(rebasing: source.buffer[0..<count]))
+        located.signal()
+        guard let keyOffset = offset else { return }
         var d = StoreDecoder(source: source, count: count)
         d.r.pos = keyOffset
         var draft = StoreDraft()
