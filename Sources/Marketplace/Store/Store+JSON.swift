@@ -38,9 +38,9 @@ extension Store {
     public func encode(revision: Int64, to output: Output) throws {
         var w = JSONWriter(capacity: 1 << 21, source: source)
         func drain() throws {
-            if w.bytes.count >= 1 << 20 {
-                try w.bytes.withUnsafeBytes { try output($0) }
-                w.bytes.removeAll(keepingCapacity: true)
+            if w.count >= 1 << 20 {
+                try output(w.buffer)
+                w.removeAll()
             }
         }
         /// Bytes of the loaded file: a long run is handed to `output` where it
@@ -48,8 +48,8 @@ extension Store {
         func copy(_ start: Int, _ end: Int) throws {
             guard let source else { return }
             if end - start >= 1 << 16 {
-                try w.bytes.withUnsafeBytes { try output($0) }
-                w.bytes.removeAll(keepingCapacity: true)
+                try output(w.buffer)
+                w.removeAll()
                 try output(UnsafeRawBufferPointer(rebasing: source.buffer[start..<end]))
             } else {
                 w.raw(UnsafeRawBufferPointer(rebasing: source.buffer[start..<end]))
@@ -133,7 +133,7 @@ extension Store {
             w.raw(m.value)
         }
         w.raw("\n}\n")
-        try w.bytes.withUnsafeBytes { try output($0) }
+        try output(w.buffer)
     }
 
     /// The whole store as bytes (tests, small stores).

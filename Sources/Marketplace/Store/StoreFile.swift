@@ -514,12 +514,12 @@ final class AuditLines: @unchecked Sendable {
         for change in batch.changes {
             prefix.withUnsafeBytes { w.raw($0) }
             JSONStoreFile.auditLine(change, into: &w)
-            if w.bytes.count >= 1 << 20 {
+            if w.count >= 1 << 20 {
                 chunks.append(w.bytes)
-                w.bytes.removeAll(keepingCapacity: true)
+                w.removeAll()
             }
         }
-        if !w.bytes.isEmpty { chunks.append(w.bytes) }
+        if w.count > 0 { chunks.append(w.bytes) }
         return chunks
     }
 }
