@@ -16,6 +16,8 @@ static const char KEY_PROTECTED = 0;
 static const char KEY_TRACEBACK = 0;
 static const char KEY_CACHES = 0;  // the field caches holding values
 static const char KEY_SELF = 0;    // a field cache's object
+static const char KEY_CONSTANTS = 0;        // in a field cache: the set of its keys that are constant fields
+static const char KEY_CONSTANT_CACHES = 0;  // the caches holding constant fields (weak keys)
 
 // Memory allowed past the limit once a chunk is being stopped, so that the
 // error message and traceback can still be built.
@@ -286,8 +288,17 @@ static int jr_message_handler(lua_State *L) {
 // script may change. nil is not cached either.
 // Objects read fewer than JR_CACHE_AFTER times in an epoch (a rule looking
 // at each job once) never pay for a cache.
+//
+// Constant fields (JR_FIELD_CONSTANT in the field's index: values that never
+// change for the object's life, like a member's id) stay in the cache across
+// epochs, listed under the cache's KEY_CONSTANTS. An object read
+// JR_KEEP_AFTER times over its life gets a cache for them even when no epoch
+// reads it often: objects the host keeps and hands out again (the team's
+// members, read for every job a rule assigns) then answer them in the VM.
+// A reloaded store drops them all (jr_forget_constants).
 
 #define JR_CACHE_AFTER 4
+#define JR_KEEP_AFTER 8
 
 static void jr_end_epoch(lua_State *L, jr_host *h) {
     h->epoch++;
@@ -301,11 +312,23 @@ static void jr_end_epoch(lua_State *L, jr_host *h) {
     for (int i = 1; i <= h->caches_listed; i++) {
         lua_rawgeti(L, list, i);
         int cache = lua_gettop(L);
+        int constants = 0;
+        if (lua_rawgetp(L, cache, &KEY_CONSTANTS) == LUA_TTABLE) {
+            constants = lua_gettop(L);
+        } else {
+            lua_pop(L, 1);
+        }
         lua_pushnil(L);
         while (lua_next(L, cache) != 0) {  // clearing fields while traversing is allowed
             int keep = lua_type(L, -1) == LUA_TFUNCTION;  // a method
             lua_pop(L, 1);
-            if (keep || lua_type(L, -1) == LUA_TLIGHTUSERDATA) continue;  // KEY_SELF
+            if (keep || lua_type(L, -1) == LUA_TLIGHTUSERDATA) continue;  // KEY_SELF, KEY_CONSTANTS
+            if (constants != 0) {
+                lua_pushvalue(L, -1);
+                keep = lua_rawget(L, constants) != LUA_TNIL;
+                lua_pop(L, 1);
+                if (keep) continue;
+            }
             lua_pushvalue(L, -1);
             lua_pushnil(L);
             lua_rawset(L, cache);
@@ -321,10 +344,10 @@ static void jr_end_epoch(lua_State *L, jr_host *h) {
     lua_pop(L, 1);
 }
 
-// Gives the object at 1 (of the type whose metamethod runs) a cache, lists it,
-// and pushes it. May raise a memory error: no Swift frame is running, and
-// each step leaves the object whole (a cache is listed before it is filled).
-static void jr_list_cache(lua_State *L, jr_host *h, jr_object_header *header) {
+// Pushes the cache of the object at 1 (of the type whose metamethod runs),
+// giving it one first. May raise a memory error: no Swift frame is running,
+// and each step leaves the object whole.
+static void jr_push_cache(lua_State *L) {
     if (lua_getiuservalue(L, 1, 1) != LUA_TTABLE) {
         lua_pop(L, 1);
         lua_createtable(L, 0, 4);  // the cache
@@ -348,8 +371,14 @@ static void jr_list_cache(lua_State *L, jr_host *h, jr_object_header *header) {
         lua_setmetatable(L, 1);
         lua_pushvalue(L, cache);
         lua_setiuservalue(L, 1, 1);
-        header->promoted = 1;
+        ((jr_object_header *)lua_touserdata(L, 1))->promoted = 1;
     }
+}
+
+// Gives the object at 1 a cache if it has none, lists it (a cache is listed
+// before it is filled) and pushes it.
+static void jr_list_cache(lua_State *L, jr_host *h, jr_object_header *header) {
+    jr_push_cache(L);
     if (lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_CACHES) != LUA_TTABLE) {
         lua_pop(L, 1);
         lua_createtable(L, 64, 0);
@@ -480,6 +509,7 @@ void *jr_newobject(lua_State *L, uint32_t type_id, size_t payload_size) {
     header->promoted = 0;
     header->reads = 0;
     header->epoch = 0;
+    header->lifetime_reads = 0;
     return (char *)header + offset;
 }
 
@@ -515,24 +545,88 @@ uint32_t jr_objecttype(lua_State *L, int idx) {
     return (header != NULL && header->alive) ? header->type_id : 0;
 }
 
+// Notes the key at 2 as a constant field of the cache at `cache` (see above).
+static void jr_mark_constant(lua_State *L, int cache) {
+    if (lua_rawgetp(L, cache, &KEY_CONSTANTS) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_createtable(L, 0, 4);
+        lua_pushvalue(L, -1);
+        lua_rawsetp(L, cache, &KEY_CONSTANTS);
+        if (lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_CONSTANT_CACHES) != LUA_TTABLE) {
+            lua_pop(L, 1);
+            lua_createtable(L, 0, 8);
+            lua_createtable(L, 0, 1);
+            lua_pushliteral(L, "k");
+            lua_setfield(L, -2, "__mode");
+            lua_setmetatable(L, -2);
+            lua_pushvalue(L, -1);
+            lua_rawsetp(L, LUA_REGISTRYINDEX, &KEY_CONSTANT_CACHES);
+        }
+        lua_pushvalue(L, cache);
+        lua_pushboolean(L, 1);
+        lua_rawset(L, -3);
+        lua_pop(L, 1);
+    }
+    lua_pushvalue(L, 2);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+}
+
+void jr_forget_constants(lua_State *L) {
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_CONSTANT_CACHES) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        return;
+    }
+    int list = lua_gettop(L);
+    lua_pushnil(L);
+    while (lua_next(L, list) != 0) {
+        lua_pop(L, 1);  // the key (a cache) stays for lua_next
+        int cache = lua_gettop(L);
+        if (lua_rawgetp(L, cache, &KEY_CONSTANTS) == LUA_TTABLE) {
+            int constants = lua_gettop(L);
+            lua_pushnil(L);
+            while (lua_next(L, constants) != 0) {
+                lua_pop(L, 1);
+                lua_pushvalue(L, -1);
+                lua_pushnil(L);
+                lua_rawset(L, cache);
+            }
+        }
+        lua_settop(L, cache);
+        lua_pushnil(L);
+        lua_rawsetp(L, cache, &KEY_CONSTANTS);
+    }
+    lua_pop(L, 1);
+    // Emptied, the list itself goes: caches get on it again when they hold constants.
+    lua_pushnil(L);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &KEY_CONSTANT_CACHES);
+}
+
 // Reads field `field` of the object at 1 (the key at 2) through the host;
 // counts the reads of an epoch and fills the object's cache (see above).
 static int jr_object_get(lua_State *L, lua_Integer field) {
     jr_host *h = jr_host_of(L);
     jr_object_header *header = (jr_object_header *)lua_touserdata(L, 1);
+    int constant = (field & JR_FIELD_CONSTANT) != 0;
+    field &= JR_FIELD_INDEX;
     int cache = 0;
     lua_settop(L, 2);
     if (header->alive) {
+        if (header->lifetime_reads < UINT32_MAX) header->lifetime_reads++;
         if (header->cached) {
             lua_getiuservalue(L, 1, 1);
             cache = 3;
         } else {
-            if (header->epoch != h->epoch) {
-                header->epoch = h->epoch;
+            if (header->epoch != (uint32_t)h->epoch) {
+                header->epoch = (uint32_t)h->epoch;
                 header->reads = 0;
             }
             if (++header->reads >= JR_CACHE_AFTER) {  // at most once an epoch: then it is listed
                 jr_list_cache(L, h, header);
+                cache = 3;
+            } else if (constant && header->lifetime_reads >= JR_KEEP_AFTER) {
+                jr_push_cache(L);  // kept across epochs: not listed
                 cache = 3;
             }
         }
@@ -543,6 +637,7 @@ static int jr_object_get(lua_State *L, lua_Integer field) {
     h->in_host--;
     int type = lua_type(L, -1);
     if (n == 1 && cache != 0 && type != LUA_TNIL && type != LUA_TTABLE && type != LUA_TFUNCTION) {
+        if (constant) jr_mark_constant(L, cache);
         lua_pushvalue(L, 2);
         lua_pushvalue(L, -2);
         lua_rawset(L, cache);
@@ -589,7 +684,7 @@ static int jr_object_newindex(lua_State *L) {
     lua_settop(L, 3);
     lua_pushvalue(L, 2);
     lua_Integer field = -1;
-    if (lua_rawget(L, lua_upvalueindex(3)) == LUA_TNUMBER) field = lua_tointeger(L, -1);
+    if (lua_rawget(L, lua_upvalueindex(3)) == LUA_TNUMBER) field = lua_tointeger(L, -1) & JR_FIELD_INDEX;
     lua_pop(L, 1);
     return jr_dispatch(L, lua_touserdata(L, lua_upvalueindex(1)), JR_OP_SET, field);
 }

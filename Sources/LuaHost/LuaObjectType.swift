@@ -3,18 +3,22 @@ import CLuaShim
 
 /// A field of a host object type: `get` pushes exactly one value; `set`, when
 /// present, reads the new value at index 3. Fields without `set` are read-only.
+/// A `constant` field gives the same value for the object's whole life (until
+/// `LuaState.forgetConstantFields()`): once read, the VM may keep it.
 public struct LuaField<Payload> {
     public let name: String
     let get: (Payload, LuaCall) throws -> Void
     let set: ((Payload, LuaCall) throws -> Void)?
+    let constant: Bool
 
     public init(
-        _ name: String, get: @escaping (Payload, LuaCall) throws -> Void,
+        _ name: String, constant: Bool = false, get: @escaping (Payload, LuaCall) throws -> Void,
         set: ((Payload, LuaCall) throws -> Void)? = nil
     ) {
         self.name = name
         self.get = get
         self.set = set
+        self.constant = constant && set == nil
     }
 }
 
@@ -225,7 +229,7 @@ extension LuaState {
         // Fields: name -> index.
         lua_createtable(L, 0, Int32(clamping: type.fields.count))
         for (index, field) in type.fields.enumerated() {
-            lua_pushinteger(L, lua_Integer(index))
+            lua_pushinteger(L, lua_Integer(index) | (field.constant ? lua_Integer(JR_FIELD_CONSTANT) : 0))
             lua_setfield(L, -2, field.name)
         }
         jr_newobjecttype(L, target, type.name, _isPOD(Payload.self) ? 0 : 1)
@@ -234,6 +238,13 @@ extension LuaState {
         retained.append(objectClass)
         objectTypes.append(objectClass)
         return objectClass
+    }
+
+    /// Drops the values of constant fields the VM keeps (see `LuaField`): for
+    /// when what the objects stand for was replaced (a reloaded store).
+    public func forgetConstantFields() {
+        guard let L = state else { return }
+        jr_forget_constants(L)
     }
 
     /// The field and method names of the host object at `index`, or nil (for completion).

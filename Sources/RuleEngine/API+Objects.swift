@@ -202,8 +202,10 @@ extension Session {
         // Getters take the member's index and read the one field they push:
         // handing them the member by value copied (retained and released)
         // every field of it on each read.
-        func field(_ name: String, _ get: @escaping (Int, LuaCall) -> Void) -> LuaField<Handle> {
-            LuaField(name) { h, call in get(try s.member(h), call) }
+        // A store's members never change (only a reload replaces them), so
+        // all but `open_jobs` are constant: rules read them for every job.
+        func field(_ name: String, constant: Bool = true, _ get: @escaping (Int, LuaCall) -> Void) -> LuaField<Handle> {
+            LuaField(name, constant: constant) { h, call in get(try s.member(h), call) }
         }
         return LuaObjectType(
             name: "Member",
@@ -214,7 +216,7 @@ extension Session {
                 field("role") { i, call in call.push(s.store.members[i].role) },
                 field("services") { i, call in call.push(strings: s.store.members[i].services) },
                 field("active") { i, call in call.push(s.store.members[i].active) },
-                field("open_jobs") { i, call in call.push(s.store.openJobs(ofMember: i)) },
+                field("open_jobs", constant: false) { i, call in call.push(s.store.openJobs(ofMember: i)) },
             ]
         ) { h in
             guard let i = try? s.member(h) else { return "Member (from a reloaded store)" }

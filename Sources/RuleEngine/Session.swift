@@ -66,6 +66,7 @@ public final class Session {
         self.store = store
         self.now = now
         generation &+= 1
+        lua.forgetConstantFields()  // the old members' ids and names: those objects now refuse to be read
         try lua.setGlobal("now", .integer(now))
     }
 

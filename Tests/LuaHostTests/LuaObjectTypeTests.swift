@@ -181,6 +181,52 @@ final class Counters {
             """) == [41])
     }
 
+    @Test func constantFieldsOfAnObjectReadOverManyCallsStayInTheVMUntilForgotten() throws {
+        let (lua, _) = try makeLua()
+        final class Reads { var stable = 0, changing = 0, version = 1 }
+        let reads = Reads()
+        let type = LuaObjectType<Int>(
+            name: "Thing",
+            fields: [
+                LuaField("stable", constant: true) { n, call in
+                    reads.stable += 1
+                    call.push("thing \(n) v\(reads.version)")
+                },
+                LuaField("changing") { _, call in
+                    reads.changing += 1
+                    call.push(Int64(reads.changing))
+                },
+            ])
+        let thing = try lua.register(type)
+        try lua.setGlobal(
+            "host",
+            namespace: [
+                "thing": { [unowned(unsafe) thing] call in
+                    call.push(7, as: thing)
+                    return 1
+                },
+                "tick": { _ in 0 },  // a host call: it ends the epoch of cached values
+            ])
+        // Two reads an epoch, thirty epochs: the host answers the constant field
+        // until the object's ninth read (its fifth), the other one every time.
+        #expect(try lua.execute("""
+            kept = host.thing()
+            local seen, n = {}, 0
+            for i = 1, 30 do seen[kept.stable] = true local _ = kept.changing host.tick() end
+            for _ in pairs(seen) do n = n + 1 end
+            return n, next(seen), kept.changing
+            """) == [1, "thing 7 v1", 31])
+        #expect(reads.stable == 5)
+        // Forgotten (what a store reload does), it is asked again, and kept again.
+        reads.version = 2
+        lua.forgetConstantFields()
+        #expect(try lua.execute("local a = kept.stable host.tick() return a, kept.stable") == ["thing 7 v2", "thing 7 v2"])
+        #expect(reads.stable == 6)
+        // A new object is asked each time until it too was read eight times.
+        #expect(try lua.execute("for i = 1, 3 do local _ = host.thing().stable host.tick() end") == [])
+        #expect(reads.stable == 9)
+    }
+
     @Test func anOftenReadObjectBehavesAsAnyOther() throws {
         let (lua, _, _) = try setUp()
         try lua.execute("hot = counters.get('a') for i = 1, 10 do local _ = hot.value, hot.name, hot.add end")

@@ -175,7 +175,10 @@ import Testing
         #expect(try lab.eval("members.get('m1').open_jobs") == 2)
         try lab.run("jobs.get('J-1001'):assign('m1')")
         #expect(try lab.eval("members.get('m1').open_jobs") == 3, "a shared object still reads the store as it is now")
-        try lab.run("old = members.get('m1') for i = 1, 10 do local _ = old.name end")
+        // Read in many calls (its name then stays in the VM), then in one.
+        try lab.run("old = members.get('m1') for i = 1, 10 do local _ = old.name, members.get('m2') end")
+        #expect(try lab.eval("old.name") == "Ana Ruiz")
+        try lab.run("for i = 1, 10 do local _ = old.name end")
         try lab.session.replace(store: Store.sample(now: Lab.now), now: Lab.now)
         #expect(lab.error("return old.name").contains("this member object belongs to a store that was reloaded or rolled back: get it again"))
         #expect(try lab.eval("rawequal(members.get('m1'), old)") == false)

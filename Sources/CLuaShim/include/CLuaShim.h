@@ -164,8 +164,17 @@ typedef struct jr_object_header {
     uint8_t cached;    ///< its cache is listed: it may hold field values of this epoch
     uint8_t promoted;  ///< it has a cache (and its own metatable)
     uint8_t reads;     ///< field reads in `epoch` (up to when it gets a cache)
-    uint64_t epoch;   ///< the host's epoch at the last counted read
+    uint32_t epoch;    ///< the host's epoch (its low 32 bits) at the last counted read
+    uint32_t lifetime_reads;  ///< field reads over the object's life (saturating)
 } jr_object_header;
+
+/// In a field's index (the type's field table): the field is constant, its
+/// value the same for the object's whole life (see shim.c's field caches).
+#define JR_FIELD_CONSTANT ((lua_Integer)1 << 24)
+#define JR_FIELD_INDEX (JR_FIELD_CONSTANT - 1)
+
+/// Drops every constant field value cached in objects (a reloaded store).
+void jr_forget_constants(lua_State *L);
 
 static inline size_t jr_object_payload_offset(void) { return sizeof(jr_object_header) > 8 ? sizeof(jr_object_header) : 8; }
 
