@@ -233,8 +233,8 @@ public final class Store {
             case .agency(let old, let raw):
                 agency = old
                 agencyRaw = raw
-            case .stats(let old, let raw):
-                stats = old
+            case .statCount(let declines, let service, let old, let raw):
+                if declines { stats.declinesByService[service] = old } else { stats.expiredByService[service] = old }
                 statsRaw = raw
             case .appendedMessage:
                 if let m = messages.popLast() {
@@ -282,7 +282,8 @@ public final class Store {
         case job(Int, Job)
         case order(Int, Order)
         case agency(Agency, SourceSpan?)
-        case stats(Stats, SourceSpan?)
+        /// A count of `stats` before it changed (nil: absent), and the stats' bytes as read.
+        case statCount(declines: Bool, service: String, old: Int64?, raw: SourceSpan?)
         case appendedMessage, appendedOutbox, appendedJob, appendedMerchant, appendedContact, appendedOrder, appliedEvent
     }
 
@@ -325,20 +326,17 @@ public final class Store {
         orders[i] = order
     }
 
-    private func updateStats(_ body: (inout Stats) -> Void) {
-        undo.append(.stats(stats, statsRaw))
-        body(&stats)
-        statsRaw = nil
-    }
-
-    /// One more decline or expiry for `service` in the stats.
+    /// Counts a decline or an expiry of a `service` job. Only the count is
+    /// noted for rollback: a copy of the stats made the next change copy their
+    /// dictionaries, at every decline.
     private func countStat(declines: Bool, service: String) {
-        let old = (declines ? stats.declinesByService : stats.expiredByService)[service] ?? 0
-        updateStats { s in
-            if declines { s.declinesByService[service] = old + 1 } else { s.expiredByService[service] = old + 1 }
-        }
+        let old = declines ? stats.declinesByService[service] : stats.expiredByService[service]
+        undo.append(.statCount(declines: declines, service: service, old: old, raw: statsRaw))
+        let new = (old ?? 0) + 1
+        if declines { stats.declinesByService[service] = new } else { stats.expiredByService[service] = new }
+        statsRaw = nil
         let field = declines ? "declines_by_service" : "expired_by_service"
-        record("stats", "stats", "\(field).\(service)", old == 0 ? .null : .int(old), .int(old + 1))
+        record("stats", "stats", "\(field).\(service)", (old ?? 0) == 0 ? .null : .int(old ?? 0), .int(new))
     }
 
     // MARK: Expiry
