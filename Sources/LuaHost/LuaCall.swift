@@ -33,8 +33,7 @@ public struct LuaCall {
         guard type == LUA_TSTRING || type == LUA_TNUMBER else { throw .type(n, expected: "string") }
         var length = 0
         guard let chars = lua_tolstring(state, n, &length) else { throw .type(n, expected: "string") }
-        // Validated where Lua keeps it: copying it into an array first was
-        // half the cost of a string argument.
+        // Validated where Lua keeps it, not copied into an array first.
         let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(chars).assumingMemoryBound(to: UInt8.self), count: length)
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw .argument(n, "string is not valid UTF-8")

@@ -36,9 +36,9 @@ public final class Session {
     public var redeclaresRules = false
     /// Whether a rule run can be rolled back as a whole afterwards (the REPL's
     /// `undo`). A batch saves a run's changes or drops them all, so it doesn't
-    /// keep every changed object's old value to the end (on 100 000 jobs, tens
-    /// of megabytes written for nothing): each item's changes are kept for
-    /// good once its rule succeeds.
+    /// keep every changed object's old value to the end (a log that grew by
+    /// copying on 100 000 jobs): each item's changes are kept for good once
+    /// its rule succeeds.
     public var keepsRunUndo = true
 
     public init(store: Store, now: UnixTime, limits: LuaLimits = .default,
