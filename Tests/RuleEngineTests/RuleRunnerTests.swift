@@ -69,6 +69,25 @@ import Testing
         #expect(!outcome.stopped)
     }
 
+    @Test func aBatchThatKeepsNoRunUndoStillRollsBackAFailingItemOnly() throws {
+        // A batch drops each item's undo once its rule succeeded: a later
+        // failure still undoes its own item's changes, and only those.
+        let lab = try Lab(fixture().store())
+        lab.session.keepsRunUndo = false
+        try lab.run("""
+            rule{name = "half", on = "jobs", where = {status = "new"}, run = function(job)
+              job:tag("started")
+              if job.id == "J-3" then error("J-3 is special") end
+              job:open()
+            end}
+            """)
+        let outcome = lab.session.run(lab.session.rules)
+        #expect(outcome.rules.map(\.errors) == [1])
+        #expect(lab.store.jobs.map(\.tags) == [["started"], ["started"], [], []])
+        #expect(lab.store.jobs.map(\.status) == [.opened, .opened, .new, .expired])
+        #expect(lab.store.changes.filter { $0.object == "J-3" }.isEmpty)
+    }
+
     @Test func aRolledBackItemReadsAsBeforeEvenWhenReadOften() throws {
         // Objects read often keep field values within a call: a rollback must drop them.
         let lab = try Lab(fixture().store())
