@@ -87,7 +87,7 @@ extension LuaCall {
         while lua_next(state, table) != 0 {
             switch lua_type(state, -2) {
             case LUA_TSTRING:
-                keys.append(String(decoding: LuaState.bytes(at: -2, on: state), as: UTF8.self))
+                keys.append(String(decoding: LuaState.buffer(at: -2, on: state), as: UTF8.self))
             case LUA_TNUMBER:
                 var isInteger: Int32 = 0
                 let i = lua_tointegerx(state, -2, &isInteger)
@@ -103,9 +103,7 @@ extension LuaCall {
     /// The string at `n` when it is one (no number conversion), else nil.
     public func stringValue(_ n: Int32) -> String? {
         guard lua_type(state, n) == LUA_TSTRING else { return nil }
-        var length = 0
-        guard let chars = lua_tolstring(state, n, &length) else { return nil }
-        return String(decoding: UnsafeBufferPointer(start: UnsafeRawPointer(chars).assumingMemoryBound(to: UInt8.self), count: length), as: UTF8.self)
+        return String(decoding: LuaState.buffer(at: n, on: state), as: UTF8.self)
     }
 
     /// The type name of the value at `n`: a host object's type name, or Lua's.

@@ -29,13 +29,8 @@ public struct LuaCall {
 
     /// A string argument (numbers are converted, as `luaL_checkstring` does); must be valid UTF-8.
     public func string(_ n: Int32) throws(LuaCallError) -> String {
-        let type = lua_type(state, n)
-        guard type == LUA_TSTRING || type == LUA_TNUMBER else { throw .type(n, expected: "string") }
-        var length = 0
-        guard let chars = lua_tolstring(state, n, &length) else { throw .type(n, expected: "string") }
         // Validated where Lua keeps it, not copied into an array first.
-        let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(chars).assumingMemoryBound(to: UInt8.self), count: length)
-        guard let text = String(validating: bytes, as: UTF8.self) else {
+        guard let text = String(validating: try argumentBytes(n), as: UTF8.self) else {
             throw .argument(n, "string is not valid UTF-8")
         }
         return text
@@ -47,11 +42,16 @@ public struct LuaCall {
 
     /// A string argument as bytes.
     public func bytes(_ n: Int32) throws(LuaCallError) -> [UInt8] {
+        Array(try argumentBytes(n))
+    }
+
+    /// A string argument's bytes where Lua keeps them (good while the value
+    /// stays on the stack); numbers are converted in place, as
+    /// `luaL_checkstring` does.
+    private func argumentBytes(_ n: Int32) throws(LuaCallError) -> UnsafeBufferPointer<UInt8> {
         let type = lua_type(state, n)
         guard type == LUA_TSTRING || type == LUA_TNUMBER else { throw .type(n, expected: "string") }
-        var length = 0
-        guard let chars = lua_tolstring(state, n, &length) else { throw .type(n, expected: "string") }
-        return Array(UnsafeRawBufferPointer(start: chars, count: length))
+        return LuaState.buffer(at: n, on: state)
     }
 
     /// An integer argument (`luaL_checkinteger`).

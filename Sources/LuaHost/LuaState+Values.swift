@@ -91,9 +91,16 @@ extension LuaState {
 
     /// The bytes of the string at `index` (which must be a string).
     static func bytes(at index: Int32, on L: OpaquePointer) -> [UInt8] {
+        Array(buffer(at: index, on: L))
+    }
+
+    /// The bytes of the string (or number, converted in place) at `index`,
+    /// where Lua keeps them: good while the value stays on the stack. Empty
+    /// for other values.
+    static func buffer(at index: Int32, on L: OpaquePointer) -> UnsafeBufferPointer<UInt8> {
         var length = 0
-        guard let chars = lua_tolstring(L, index, &length) else { return [] }
-        return Array(UnsafeRawBufferPointer(start: chars, count: length))
+        guard let chars = lua_tolstring(L, index, &length) else { return UnsafeBufferPointer(start: nil, count: 0) }
+        return UnsafeBufferPointer(start: UnsafeRawPointer(chars).assumingMemoryBound(to: UInt8.self), count: length)
     }
 
     static func table(

@@ -332,11 +332,11 @@ public final class Store {
     private func countStat(declines: Bool, service: String) {
         let old = declines ? stats.declinesByService[service] : stats.expiredByService[service]
         undo.append(.statCount(declines: declines, service: service, old: old, raw: statsRaw))
-        let new = (old ?? 0) + 1
-        if declines { stats.declinesByService[service] = new } else { stats.expiredByService[service] = new }
+        let count = old ?? 0
+        if declines { stats.declinesByService[service] = count + 1 } else { stats.expiredByService[service] = count + 1 }
         statsRaw = nil
         let field = declines ? "declines_by_service" : "expired_by_service"
-        record("stats", "stats", "\(field).\(service)", (old ?? 0) == 0 ? .null : .int(old ?? 0), .int(new))
+        record("stats", "stats", "\(field).\(service)", count == 0 ? .null : .int(count), .int(count + 1))
     }
 
     // MARK: Expiry

@@ -42,6 +42,7 @@ indirect enum JSON: Equatable {
         }
     }
 
+    /// A JSON string literal as jobrules (and Python's `json.dumps`) writes it.
     static func quote(_ s: String) -> String {
         var out = "\""
         for scalar in s.unicodeScalars {
@@ -49,6 +50,10 @@ indirect enum JSON: Equatable {
             case "\"": out += "\\\""
             case "\\": out += "\\\\"
             case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "\u{8}": out += "\\b"
+            case "\u{c}": out += "\\f"
             case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
             default: out.unicodeScalars.append(scalar)
             }

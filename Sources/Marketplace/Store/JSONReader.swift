@@ -13,6 +13,11 @@ struct StringToken: Sendable {
     let start: Int
     let count: Int
     let escaped: Bool
+
+    /// Whether `other`, of the same input at `base`, has the same bytes.
+    func hasSameBytes(as other: StringToken, in base: UnsafeRawPointer) -> Bool {
+        count == other.count && escaped == other.escaped && memcmp(base + start, base + other.start, count) == 0
+    }
 }
 
 /// A number in the input.

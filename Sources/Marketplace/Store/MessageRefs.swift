@@ -31,11 +31,8 @@ struct MessageRefs {
         in bytes: UnsafeRawBufferPointer
     ) {
         let base = bytes.baseAddress.unsafelyUnwrapped
-        if let last = lastJob, last.count == job.count, last.escaped == job.escaped,
-            memcmp(base + last.start, base + job.start, job.count) == 0
-        {
-            // the run goes on
-        } else {
+        let sameRun = lastJob.map { job.hasSameBytes(as: $0, in: base) } ?? false
+        if !sameRun {
             let ref = UnsafeRawBufferPointer(start: base + job.start, count: job.count)
             jobRuns.append((index, JSONText.decode(ref, escaped: job.escaped)))
         }

@@ -334,12 +334,6 @@ struct StoreDecoder {
         return t
     }
 
-    /// Whether two strings of the input have the same bytes.
-    func sameBytes(_ a: StringToken, _ b: StringToken) -> Bool {
-        let base = r.bytes.baseAddress.unsafelyUnwrapped
-        return a.count == b.count && a.escaped == b.escaped && memcmp(base + a.start, base + b.start, a.count) == 0
-    }
-
     mutating func optionalString() throws(JSONSyntaxError) -> String? {
         try null() ? nil : string()
     }
