@@ -188,7 +188,7 @@ do
       if best then
         job.assignees = { best.id }
         open_jobs[best.id] = open_jobs[best.id] + 1
-        record(actor, "job", job.id, "assignees", {}, { best.id })
+        record(actor, "job", job.id, "assignees", nil, best.id)
         local merchant = merchants[job.merchant]
         local body = ("Hi %s,\n\nYou were assigned job %s from %s (%s):\n\n%s\n"):format(
           best.name, job.id, merchant.name, job.service, job.title)
@@ -225,9 +225,8 @@ do
           text = ("Escalated: no response yet and %s left; the job expires at %s."):format(left, iso(expires)) }
         job.notes[#job.notes + 1] = note
         record(actor, "job", job.id, "notes", nil, note)
-        local old_tags = { table.unpack(job.tags) }
         job.tags[#job.tags + 1] = ESCALATION_TAG
-        record(actor, "job", job.id, "tags", old_tags, job.tags)
+        record(actor, "job", job.id, "tags", nil, ESCALATION_TAG)
         local seen, recipients = {}, {}
         local function add(address)
           if type(address) == "string" and address ~= "" and not seen[address] then

@@ -138,7 +138,7 @@ class Run:
                 continue
             job["assignees"] = [best["id"]]
             open_jobs[best["id"]] += 1
-            self.record(actor, "job", job["id"], "assignees", [], [best["id"]])
+            self.record(actor, "job", job["id"], "assignees", None, best["id"])
             merchant = self.merchants[job["merchant"]]
             body = (f"Hi {best['name']},\n\nYou were assigned job {job['id']} from {merchant['name']} "
                     f"({job['service']}):\n\n{job['title']}\n")
@@ -165,9 +165,8 @@ class Run:
                     "text": f"Escalated: no response yet and {left} left; the job expires at {iso(expires)}."}
             job["notes"].append(note)
             self.record(actor, "job", job["id"], "notes", None, note)
-            old_tags = list(job["tags"])
             job["tags"].append(ESCALATION_TAG)
-            self.record(actor, "job", job["id"], "tags", old_tags, job["tags"])
+            self.record(actor, "job", job["id"], "tags", None, ESCALATION_TAG)
             recipients = []
             for address in [emails[m] for m in job["assignees"]] + ([lead["email"]] if lead else []):
                 if address and address not in recipients:

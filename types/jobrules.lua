@@ -107,8 +107,8 @@ function Job:unassign(member) end
 ---@param member? jobrules.MemberRef
 ---Example: `job:note("Merchant asked for a call on Friday")`
 function Job:note(text, member) end
----Adds a tag (once).
----@param name string 1 to 64 characters, no spaces.
+---Adds a tag (once); a job has at most 100.
+---@param name string 1 to 64 characters, no spaces or control characters.
 ---Example: `job:tag("escalated")`
 function Job:tag(name) end
 ---Removes a tag.
@@ -316,11 +316,11 @@ agency = {}
 
 ---@class jobrules.Notification
 ---@field to jobrules.MemberRef|string A member, a member id or an email address.
----@field subject string
+---@field subject string One line, at most 998 bytes.
 ---@field body? string
 ---@field job? jobrules.Job|string
 
----Adds an email to the outbox.
+---Adds an email to the outbox; at most 10 000 in one call into Lua (a rule on one item, a script, a statement).
 ---@param email jobrules.Notification
 ---@return jobrules.Email
 ---Example: `notify{to = "m2", subject = "Call the merchant", body = "…", job = job}`

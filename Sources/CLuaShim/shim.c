@@ -1,7 +1,7 @@
 // The C half of the Lua host. Everything here that may raise a Lua error runs
 // in a C frame only: Swift code returns codes and these functions raise.
 #define _GNU_SOURCE
-#include "CLuaShim.h"
+#include "internal.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -35,7 +35,8 @@ static void *jr_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     }
     if (nsize > osize && h->limit != 0 && h->in_host == 0) {
         size_t allowed = h->limit + (h->stop_reason != JR_STOP_NONE ? JR_STOP_RESERVE : 0);
-        if (nsize - osize > allowed || h->used + (nsize - osize) > allowed) {
+        size_t used = h->used + h->held_now;
+        if (nsize - osize > allowed || used > allowed || nsize - osize > allowed - used) {
             // Refused: stop the chunk so that no pcall in it carries on. Lua
             // may still recover on its own (an emergency collection, then a
             // retry of the same size that succeeds): then the stop is lifted.
@@ -56,7 +57,7 @@ static void *jr_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     // (an eighth of the limit): the chunk may go on. Less room would only
     // trade the stop for a full collection on every allocation.
     if (h->stop_reason == JR_STOP_MEMORY && nsize > osize && nsize - osize >= h->refused_size &&
-        h->used <= h->limit - h->limit / 8) {
+        h->used + h->held_now <= h->limit - h->limit / 8) {
         h->memory_recovered = 1;
     }
     return p;
@@ -92,6 +93,20 @@ static void jr_stop_hook(lua_State *L, lua_Debug *ar) {
     }
     // Level 0 inside a hook is the running function: the error is placed there.
     luaL_where(L, 0);
+    lua_pushstring(L, what);
+    lua_concat(L, 2);
+    lua_error(L);
+}
+
+void jr_check_stop(lua_State *L) {
+    jr_host *h = jr_host_of(L);
+    int reason = h->stop_reason;
+    if (reason == JR_STOP_NONE || (reason == JR_STOP_MEMORY && h->memory_recovered)) return;  // the hook lifts that one
+    const char *what = reason == JR_STOP_TIME ? "time limit exceeded"
+                       : reason == JR_STOP_MEMORY ? "memory limit exceeded"
+                                                  : "interrupted";
+    // Level 1: the Lua code that called the library function.
+    luaL_where(L, 1);
     lua_pushstring(L, what);
     lua_concat(L, 2);
     lua_error(L);
@@ -435,7 +450,7 @@ int jr_load(lua_State *L, const char *bytes, size_t length, const char *chunknam
 // as they were, not at what the function pushed before it failed.
 static int jr_finish(lua_State *L, jr_host *h, int n, int nargs) {
     if (n >= 0) {
-        if (h->in_host == 0 && h->limit != 0 && h->used > h->limit) {
+        if (h->in_host == 0 && h->limit != 0 && h->used + h->held_now > h->limit) {
             jr_request_stop(h, JR_STOP_MEMORY);
             return luaL_error(L, "memory limit exceeded");
         }
@@ -474,7 +489,10 @@ static int jr_dispatch(lua_State *L, void *target, int op, lua_Integer field) {
     h->in_host++;
     int n = h->dispatch(L, target, op, field);
     h->in_host--;
-    if (changes) jr_end_epoch(L, h);
+    if (changes) {
+        jr_end_epoch(L, h);
+        h->held_now = jr_held(h);  // only calls and writes change what the host holds
+    }
     return jr_finish(L, h, n, nargs);
 }
 
@@ -783,18 +801,6 @@ static int jr_print(lua_State *L) {
     return 0;
 }
 
-// load() for text chunks only: the mode argument is forced to "t".
-static int jr_safe_load(lua_State *L) {
-    int top = lua_gettop(L);
-    if (top < 3) lua_settop(L, 3);
-    lua_pushliteral(L, "t");
-    lua_replace(L, 3);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_insert(L, 1);
-    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-    return lua_gettop(L);
-}
-
 static int jr_safe_collectgarbage(lua_State *L) {
     const char *option = luaL_optstring(L, 1, "collect");
     if (strcmp(option, "count") != 0) {
@@ -851,17 +857,19 @@ static int jr_readonly_newindex(lua_State *L) {
     return luaL_error(L, "attempt to modify read-only table '%s'", lua_tostring(L, lua_upvalueindex(1)));
 }
 
-static int jr_rawnext(lua_State *L) {
-    luaL_checktype(L, 1, LUA_TTABLE);
+// `next` over the table behind a read-only proxy (upvalue 1). The table
+// itself is never handed out: pairs' state is the proxy.
+static int jr_readonly_next(lua_State *L) {
     lua_settop(L, 2);
-    if (lua_next(L, 1)) return 2;
+    if (lua_next(L, lua_upvalueindex(1))) return 2;
     lua_pushnil(L);
     return 1;
 }
 
+// __pairs of a proxy: its `next` (upvalue 1), the proxy, nil.
 static int jr_readonly_pairs(lua_State *L) {
-    lua_pushcfunction(L, jr_rawnext);
     lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushvalue(L, 1);
     lua_pushnil(L);
     return 3;
 }
@@ -881,6 +889,7 @@ void jr_readonly(lua_State *L, const char *name) {
     lua_pushcclosure(L, jr_readonly_newindex, 1);
     lua_setfield(L, -2, "__newindex");
     lua_pushvalue(L, t);
+    lua_pushcclosure(L, jr_readonly_next, 1);
     lua_pushcclosure(L, jr_readonly_pairs, 1);
     lua_setfield(L, -2, "__pairs");
     lua_pushvalue(L, t);
@@ -994,13 +1003,23 @@ static int jr_coroutine_resume(lua_State *L) {
     return r + 1;
 }
 
+// Closes `co` (lua_resetthread), which runs its pending `__close` handlers
+// on `co` itself: it is on the running chain meanwhile, so that a stop
+// reaches them.
+static int jr_reset_thread(lua_State *L, lua_State *co) {
+    jr_push_active(L, co);
+    int status = lua_resetthread(co);
+    jr_pop_active(L);
+    return status;
+}
+
 static int jr_auxwrap(lua_State *L) {
     lua_State *co = lua_tothread(L, lua_upvalueindex(1));
     int r = jr_auxresume(L, co, lua_gettop(L));
     if (r < 0) {
         int stat = lua_status(co);
         if (stat != LUA_OK && stat != LUA_YIELD) {
-            stat = lua_resetthread(co);
+            stat = jr_reset_thread(L, co);
             lua_xmove(co, L, 1);
         }
         if (stat != LUA_ERRMEM && lua_type(L, -1) == LUA_TSTRING) {
@@ -1011,6 +1030,29 @@ static int jr_auxwrap(lua_State *L) {
         return lua_error(L);
     }
     return r;
+}
+
+// coroutine.close as lcorolib.c has it, closing through jr_reset_thread.
+static int jr_coroutine_close(lua_State *L) {
+    lua_State *co = lua_tothread(L, 1);
+    luaL_argexpected(L, co, 1, "coroutine");
+    const char *state;
+    if (co == L) {
+        state = "running";
+    } else if (lua_status(co) == LUA_OK) {
+        lua_Debug ar;
+        state = lua_getstack(co, 0, &ar) ? "normal" : NULL;  // frames: it resumed another one
+    } else {
+        state = NULL;  // suspended, or dead after an error
+    }
+    if (state != NULL) return luaL_error(L, "cannot close a %s coroutine", state);
+    if (jr_reset_thread(L, co) == LUA_OK) {
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    lua_pushboolean(L, 0);
+    lua_xmove(co, L, 1);
+    return 2;
 }
 
 static int jr_coroutine_wrap(lua_State *L) {
@@ -1029,13 +1071,24 @@ static void jr_copy_fields(lua_State *L, int from, const char *const *names) {
     }
 }
 
-static void jr_install_library(lua_State *L, const char *name, lua_CFunction open, const char *const *keep) {
+/// A library function replaced by the sandbox's own (library.c, pattern.c).
+typedef struct jr_replacement {
+    const char *name;
+    lua_CFunction function;
+} jr_replacement;
+
+static void jr_install_library(lua_State *L, const char *name, lua_CFunction open, const char *const *keep,
+                               const jr_replacement *replace) {
     luaL_requiref(L, name, open, 0);  // leaves the module on top
     if (keep != NULL) {
         int lib = lua_gettop(L);
         lua_newtable(L);
         jr_copy_fields(L, lib, keep);
         lua_remove(L, lib);
+    }
+    for (; replace != NULL && replace->name != NULL; replace++) {
+        lua_pushcfunction(L, replace->function);
+        lua_setfield(L, -2, replace->name);
     }
     jr_readonly(L, name);
     jr_sethostglobal(L, name);
@@ -1057,14 +1110,15 @@ static int jr_build_sandbox(lua_State *L) {
     int base = lua_gettop(L);
     static const char *const base_kept[] = {
         "assert", "error", "getmetatable", "ipairs", "next", "pairs", "pcall", "rawequal", "rawget", "rawlen",
-        "select", "setmetatable", "tonumber", "tostring", "type", "xpcall", "_VERSION", NULL};
+        "select", "tonumber", "tostring", "type", "xpcall", "_VERSION", NULL};
     for (const char *const *name = base_kept; *name != NULL; name++) {
         lua_getfield(L, base, *name);
         jr_sethostglobal(L, *name);
     }
-    lua_getfield(L, base, "load");
-    lua_pushcclosure(L, jr_safe_load, 1);
+    lua_pushcfunction(L, jr_safe_load);
     jr_sethostglobal(L, "load");
+    lua_pushcfunction(L, jr_safe_setmetatable);
+    jr_sethostglobal(L, "setmetatable");
     lua_getfield(L, base, "rawset");
     lua_pushcclosure(L, jr_safe_rawset, 1);
     jr_sethostglobal(L, "rawset");
@@ -1090,11 +1144,17 @@ static int jr_build_sandbox(lua_State *L) {
                                               "match", "rep", "reverse", "sub", "upper", "pack", "packsize",
                                               "unpack", NULL};
     static const char *const os_kept[] = {"time", "clock", "date", "difftime", NULL};
-    jr_install_library(L, LUA_STRLIBNAME, luaopen_string, string_kept);
-    jr_install_library(L, LUA_TABLIBNAME, luaopen_table, NULL);
-    jr_install_library(L, LUA_MATHLIBNAME, luaopen_math, NULL);
-    jr_install_library(L, LUA_UTF8LIBNAME, luaopen_utf8, NULL);
-    jr_install_library(L, LUA_OSLIBNAME, luaopen_os, os_kept);
+    // Lua's own loop in C for as long as a script likes: replaced (see library.c, pattern.c).
+    static const jr_replacement string_replaced[] = {
+        {"find", jr_str_find}, {"match", jr_str_match}, {"gmatch", jr_str_gmatch},
+        {"gsub", jr_str_gsub}, {"rep", jr_str_rep},     {NULL, NULL}};
+    static const jr_replacement table_replaced[] = {
+        {"insert", jr_tab_insert}, {"remove", jr_tab_remove}, {"move", jr_tab_move}, {"sort", jr_tab_sort}, {NULL, NULL}};
+    jr_install_library(L, LUA_STRLIBNAME, luaopen_string, string_kept, string_replaced);
+    jr_install_library(L, LUA_TABLIBNAME, luaopen_table, NULL, table_replaced);
+    jr_install_library(L, LUA_MATHLIBNAME, luaopen_math, NULL, NULL);
+    jr_install_library(L, LUA_UTF8LIBNAME, luaopen_utf8, NULL, NULL);
+    jr_install_library(L, LUA_OSLIBNAME, luaopen_os, os_kept, NULL);
 
     // coroutine: the library with resume and wrap replaced by tracking twins.
     luaL_requiref(L, LUA_COLIBNAME, luaopen_coroutine, 0);
@@ -1102,6 +1162,8 @@ static int jr_build_sandbox(lua_State *L) {
     lua_setfield(L, -2, "resume");
     lua_pushcfunction(L, jr_coroutine_wrap);
     lua_setfield(L, -2, "wrap");
+    lua_pushcfunction(L, jr_coroutine_close);
+    lua_setfield(L, -2, "close");
     jr_readonly(L, LUA_COLIBNAME);
     jr_sethostglobal(L, LUA_COLIBNAME);
 
@@ -1130,7 +1192,21 @@ static int jr_build_sandbox(lua_State *L) {
     lua_setfield(L, -2, "__metatable");
     lua_setmetatable(L, -2);
     lua_pop(L, 1);
-    lua_pushnil(L);
+    // Where luaL_argerror looks for a function's name when its call site
+    // gives none (`pcall(string.rep)`): the tables behind the libraries, so
+    // that messages say 'string.rep' as Lua's do. Only C reads the registry.
+    static const char *const libraries[] = {LUA_STRLIBNAME, LUA_TABLIBNAME, LUA_MATHLIBNAME, LUA_UTF8LIBNAME,
+                                            LUA_OSLIBNAME,  LUA_COLIBNAME,  NULL};
+    lua_createtable(L, 0, 8);
+    for (const char *const *name = libraries; *name != NULL; name++) {
+        jr_gethostglobal(L, *name);
+        lua_getmetatable(L, -1);
+        lua_getfield(L, -1, "__index");
+        lua_setfield(L, -4, *name);
+        lua_pop(L, 2);
+    }
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_HOST_GLOBALS);
+    lua_setfield(L, -2, "_G");
     lua_setfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
     return 0;
 }

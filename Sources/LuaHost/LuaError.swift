@@ -10,6 +10,8 @@ public struct LuaError: Error, Sendable, Equatable, CustomStringConvertible {
         case memory
         /// The time limit was reached.
         case timeLimit = "time limit"
+        /// The deadline of the whole run (`LuaState.deadline`) was reached.
+        case deadline
         /// The host asked the chunk to stop (Ctrl-C).
         case interrupted
         /// The message handler itself failed.

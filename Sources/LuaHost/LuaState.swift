@@ -105,10 +105,40 @@ public final class LuaState {
     /// The most bytes the VM's heap has held.
     public var peakMemory: Int { state == nil ? 0 : Int(host.pointee.peak) }
 
+    /// Counts what the host holds for scripts against the memory limit:
+    /// `counter` is a running total of bytes, and what it gains during an
+    /// outermost call into Lua counts with that call's heap (nil: nothing).
+    public func countHostMemory(_ counter: UnsafePointer<Int>?) {
+        guard state != nil else { return }
+        host.pointee.held_counter = counter
+        host.pointee.held_base = counter?.pointee ?? 0
+        host.pointee.held_now = 0
+    }
+
+    /// A deadline for every call, on `jr_monotonic_ns`'s clock, whatever the
+    /// time limit allows each (a batch's `--max-run-time`): a call still
+    /// running then stops with `.deadline`. nil: none.
+    public var deadline: Int64?
+
+    /// Now, on the clock of `deadline`.
+    public static func monotonicNanoseconds() -> Int64 { jr_monotonic_ns() }
+
+    /// Outermost calls into Lua made so far: a host function can tell which
+    /// call it is part of (to count what one call does).
+    public private(set) var outermostCalls: UInt64 = 0
+
     /// Asks the running chunk to stop at its next instruction (Ctrl-C).
     public func interrupt() {
         guard state != nil else { return }
         jr_request_stop(host, Int32(JR_STOP_INTERRUPT))
+    }
+
+    /// `print` to the process's standard error (what was printed to
+    /// standard output before comes first).
+    public static func standardError(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        fflush(jr_stdout())
+        fwrite(base, 1, bytes.count, jr_stderr())
     }
 
     /// `print` to the process's standard output.
@@ -202,8 +232,13 @@ public final class LuaState {
         let outermost = depth == 0
         if outermost {
             host.pointee.active_count = 0
-            if let span = timeoutNanoseconds {
-                let err = jr_arm_deadline(host, jr_monotonic_ns() + span)
+            outermostCalls &+= 1
+            if let counter = host.pointee.held_counter { host.pointee.held_base = counter.pointee }
+            host.pointee.held_now = 0
+            var stopAt = timeoutNanoseconds.map { jr_monotonic_ns() + $0 }
+            if let deadline { stopAt = min(stopAt ?? deadline, deadline) }
+            if let stopAt {
+                let err = jr_arm_deadline(host, stopAt)
                 if err != 0 {
                     jr_pop(L, arguments + 1)
                     throw LuaError(kind: .setup, message: "cannot arm the time limit: \(String(cString: strerror(err)))")
@@ -214,7 +249,9 @@ public final class LuaState {
         let status = jr_pcall(L, arguments, results)
         depth -= 1
         var stop = Int32(JR_STOP_NONE)
+        var held = 0
         if outermost {
+            held = Int(jr_held(host))
             jr_disarm_deadline(host)
             stop = Int32(host.pointee.stop_reason)
             jr_clear_stop(host)
@@ -226,12 +263,13 @@ public final class LuaState {
             }
         }
         if status != LUA_OK {
-            throw popError(L, status: status, stop: stop)
+            throw popError(L, status: status, stop: stop, held: held)
         }
     }
 
     /// Turns the error on top of the stack into a `LuaError` and pops it.
-    func popError(_ L: OpaquePointer, status: Int32, stop: Int32) -> LuaError {
+    /// `held`: what the host held for the call (see `countHostMemory`).
+    func popError(_ L: OpaquePointer, status: Int32, stop: Int32, held: Int = 0) -> LuaError {
         var message: String
         if lua_type(L, -1) == LUA_TSTRING {
             var length = 0
@@ -265,10 +303,16 @@ public final class LuaState {
         }
         let stopped: (kind: LuaError.Kind, what: String, limit: String?)?
         switch stop {
+        case Int32(JR_STOP_TIME) where deadline.map { jr_monotonic_ns() >= $0 } ?? false:
+            stopped = (.deadline, "the run's time is up", nil)
         case Int32(JR_STOP_TIME):
             stopped = (.timeLimit, "time limit exceeded", limits.timeout.map(Self.describe))
         case Int32(JR_STOP_MEMORY):
-            stopped = (.memory, "memory limit exceeded", limits.memory.map(Self.describe(bytes:)))
+            // Say so when the changes the call made, not the heap, took most of it.
+            let limit = limits.memory.map { limit in
+                Self.describe(bytes: limit) + (held > limit / 2 ? "; \(Self.describe(approximately: held)) of it held by the changes this call made" : "")
+            }
+            stopped = (.memory, "memory limit exceeded", limit)
         case Int32(JR_STOP_INTERRUPT):
             stopped = (.interrupted, "interrupted", nil)
         default:
@@ -314,10 +358,21 @@ public final class LuaState {
         return nil
     }
 
-    static func describe(_ duration: Duration) -> String {
-        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-        if seconds == seconds.rounded() { return "\(Int64(seconds)) s" }
-        return "\(seconds) s"
+    /// `10 s`, `0.3 s`, `0.0004 s`: whole nanoseconds, in plain decimals.
+    public static func describe(_ duration: Duration) -> String {
+        let seconds = duration.components.seconds
+        let nanoseconds = duration.components.attoseconds / 1_000_000_000
+        guard nanoseconds > 0 else { return "\(seconds) s" }
+        var fraction = String(nanoseconds)
+        fraction = String(repeating: "0", count: 9 - fraction.count) + fraction
+        while fraction.hasSuffix("0") { fraction.removeLast() }
+        return "\(seconds).\(fraction) s"
+    }
+
+    /// `512 MiB`, `3.5 MiB`, `900 KiB`: a measured size, rounded.
+    static func describe(approximately bytes: Int) -> String {
+        if bytes >= 1 << 20 { return "\((Double(bytes) / Double(1 << 20) * 10).rounded() / 10) MiB" }
+        return "\((bytes + 1023) / 1024) KiB"
     }
 
     public static func describe(bytes: Int) -> String {

@@ -1,5 +1,12 @@
 /// One applied change: what the audit log records and a dry run's plan shows.
+///
+/// A change to a list field (`Change.listFields`) is one element added (`old`
+/// null, `new` the element) or removed (`old` the element, `new` null), so
+/// that the audit log grows with the changes, not with the lists' lengths.
 public struct Change: Sendable, Equatable {
+    /// The fields whose changes are single elements added or removed.
+    public static let listFields: Set<String> = ["assignees", "tags", "notes", "updates", "extension_requests"]
+
     /// Who made it: `expiry`, `rule:<name>`, `import`, `repl`, `exec:<script>`.
     public let actor: String
     /// The kind of object: `job`, `order`, `agency`, `stats`, `message`, `outbox`, `merchant`, `contact`.
@@ -47,6 +54,18 @@ public enum ChangeValue: Sendable, Equatable, CustomStringConvertible {
         case (.array(let x), .array(let y)): x == y
         case (.object(let x), .object(let y)): x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
         default: false
+        }
+    }
+
+    /// About how many bytes the value holds in memory beyond its own size
+    /// (a string's text, an array's or object's storage), for `Store.heldBytes`.
+    var footprint: Int {
+        switch self {
+        case .null, .bool, .int, .number: 0
+        case .string(let s): s.utf8.count > 15 ? s.utf8.count + 32 : 0
+        case .array(let items): 32 + items.reduce(MemoryLayout<ChangeValue>.stride * items.count) { $0 + $1.footprint }
+        case .object(let members):
+            32 + members.reduce(MemoryLayout<(String, ChangeValue)>.stride * members.count) { $0 + $1.1.footprint }
         }
     }
 

@@ -96,10 +96,11 @@ public struct JobLifecycle: Sendable, Equatable {
         self.completedAt = completedAt
     }
 
-    /// When the job expires if nobody answers, or nil once it can't expire.
+    /// When the job expires if nobody answers, or nil once it can't expire
+    /// (past 9999, where no clock of a run can reach, it never does).
     public var expiresAt: UnixTime? {
         switch status {
-        case .new, .opened: createdAt + Self.expiryDelay
+        case .new, .opened: RFC3339.adding(Self.expiryDelay, to: createdAt)
         default: nil
         }
     }

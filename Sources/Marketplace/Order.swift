@@ -184,6 +184,7 @@ public struct Order: Sendable {
         if let pending = pendingExtension {
             throw .invalid("order \(id) already has an extension request pending (\(pending.days) days, asked \(RFC3339.format(pending.at)))")
         }
+        guard RFC3339.adding(days * 86400, to: dueAt) != nil else { throw Self.pastLatest(id, dueAt, days) }
         extensionRequests.append(ExtensionRequest(days: days, reason: reason, at: now))
     }
 
@@ -193,10 +194,20 @@ public struct Order: Sendable {
             throw .invalid("order \(id) has no extension request pending")
         }
         try require(.answerExtension, from: [.notStarted, .inProgress])
+        let days = extensionRequests[index].days
+        var due = dueAt
+        if accepted {
+            guard let later = RFC3339.adding(days * 86400, to: dueAt) else { throw Self.pastLatest(id, dueAt, days) }
+            due = later
+        }
         extensionRequests[index].status = accepted ? .accepted : .declined
         extensionRequests[index].answeredAt = now
         extensionRequests[index].raw = nil
-        if accepted { dueAt += extensionRequests[index].days * 86400 }
+        dueAt = due
+    }
+
+    static func pastLatest(_ id: String, _ due: UnixTime, _ days: Int64) -> OrderError {
+        .invalid("order \(id): due \(RFC3339.format(due)), \(days) more days would pass 9999-12-31T23:59:59Z, the latest time jobrules handles")
     }
 
     /// The buyer accepted the delivery: delivered → completed.

@@ -21,12 +21,16 @@ public final class Store {
     public internal(set) var stats: Stats
     /// Ids of the imported events applied to this store, in order (`jobrules import`).
     public internal(set) var appliedEvents: [String] = []
+    /// Each applied event's content digest (`ImportEvent.digest`), by
+    /// position in `appliedEvents`; 0 where it isn't known (an id recorded
+    /// before digests were).
+    var appliedDigests: [UInt64] = []
     /// `members(offering:)`'s answers, made on first ask: members don't change
     /// once a store is made, and the assigning rule asks for every job (going
     /// through the whole team each time was a tenth of its work at 100 000 jobs).
     private var membersByService: [String: [Int]] = [:]
-    /// `appliedEvents` as a set, built on first use.
-    private var appliedEventSet: Set<String> = []
+    /// `appliedEvents` with their digests, built on first use.
+    private var appliedEventSet: [String: UInt64] = [:]
     private var appliedEventSetBuilt = false
     /// Top-level members jobrules doesn't know, written back in place on save.
     var extras = Extras()
@@ -40,6 +44,16 @@ public final class Store {
     public var actor = "jobrules"
     /// Changes applied since the store was loaded or last saved, in order.
     public private(set) var changes: [Change] = []
+    /// About how many bytes the changes since the last commit hold: their
+    /// records, the old values kept for rollback, new messages and emails
+    /// (see `hold`). What a script makes the host hold is counted against its
+    /// memory limit through it (`LuaState.countHostMemory`), so it lives at an
+    /// address that stays put.
+    public let heldBytes: UnsafeMutablePointer<Int> = {
+        let counter = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+        counter.initialize(to: 0)
+        return counter
+    }()
 
     var memberIndex: [String: Int] = [:]
     var merchantIndex: [String: Int] = [:]
@@ -54,6 +68,24 @@ public final class Store {
     /// Per member, assigned jobs that are open; kept up to date by `updateJob` and `restoreJob`.
     private var openJobCounts: [Int]
     private var undo: [Undo] = []
+    /// Per job (and per order), where in `undo` its latest old value is, or -1:
+    /// one old value per savepoint is enough to roll a job back, however many
+    /// actions change it (a copy per action made a loop of `job:tag` or
+    /// `job:note` keep every intermediate tag and note list: quadratic).
+    private var jobSnapshots: [Int32] = []
+    private var orderSnapshots: [Int32] = []
+    /// `undo.count` when the latest savepoint was taken: an old value kept at
+    /// or above it belongs to the innermost savepoint still open.
+    private var snapshotFloor = 0
+    /// Stamps of the messages and emails added since loading, by index from
+    /// `stampedFrom`: an object a rollback removed and a later one added at
+    /// the same index have different stamps, so a handle to the first can
+    /// tell (`stamp(message:)`).
+    private var messageStamps: [UInt32] = []
+    private var outboxStamps: [UInt32] = []
+    private var messagesStampedFrom = 0
+    private var outboxStampedFrom = 0
+    private var nextStamp: UInt32 = 1
 
     public init(
         revision: Int64 = 0, agency: Agency, members: [Member] = [], merchants: [Merchant] = [], jobs: [Job] = [],
@@ -78,6 +110,11 @@ public final class Store {
         self.stats = stats
         openJobCounts = Array(repeating: 0, count: members.count)
         rebuildIndexes()
+    }
+
+    deinit {
+        heldBytes.deinitialize(count: 1)
+        heldBytes.deallocate()
     }
 
     /// Indices and counters derived from the collections (after loading or building).
@@ -126,6 +163,10 @@ public final class Store {
         nextOutboxNumber = 1
         for i in outbox.indices { nextOutboxNumber = max(nextOutboxNumber, Self.number(in: outbox[i].id, after: "e") + 1) }
         messagesByJob = nil
+        messagesStampedFrom = messages.count
+        outboxStampedFrom = outbox.count
+        messageStamps = []
+        outboxStamps = []
         openJobCounts = Array(repeating: 0, count: members.count)
         // By index: each job is read where it lies.
         for i in jobs.indices where jobs[i].isOpen {
@@ -212,24 +253,32 @@ public final class Store {
         let undoCount: Int
         /// How many changes were recorded when it was taken.
         public let changeCount: Int
+        let heldBytes: Int
     }
 
-    public func savepoint() -> Savepoint { Savepoint(undoCount: undo.count, changeCount: changes.count) }
+    public func savepoint() -> Savepoint {
+        snapshotFloor = undo.count
+        return Savepoint(undoCount: undo.count, changeCount: changes.count, heldBytes: heldBytes.pointee)
+    }
 
     /// Keeps what changed since `savepoint` for good: what rolling back to it
     /// would take (the old values) is dropped. Only for the outermost
     /// savepoint: rolling back to one taken before it no longer undoes these
     /// changes.
     public func release(_ savepoint: Savepoint) {
-        if undo.count > savepoint.undoCount { undo.removeSubrange(savepoint.undoCount...) }
+        guard undo.count > savepoint.undoCount else { return }
+        for step in undo[savepoint.undoCount...].reversed() { forgetSnapshot(step) }
+        undo.removeSubrange(savepoint.undoCount...)
+        snapshotFloor = min(snapshotFloor, undo.count)
     }
 
     /// Undoes everything since `savepoint`, changes and emails included.
     public func rollback(to savepoint: Savepoint) {
         while undo.count > savepoint.undoCount, let step = undo.popLast() {
+            forgetSnapshot(step)
             switch step {
-            case .job(let i, let old): restoreJob(i, to: old)
-            case .order(let i, let old): orders[i] = old
+            case .job(let i, let old, _): restoreJob(i, to: old)
+            case .order(let i, let old, _): orders[i] = old
             case .agency(let old, let raw):
                 agency = old
                 agencyRaw = raw
@@ -239,9 +288,13 @@ public final class Store {
             case .appendedMessage:
                 if let m = messages.popLast() {
                     if messagesByJob != nil { messagesByJob?[m.job].removeLast() }
+                    if messages.count >= messagesStampedFrom { messageStamps.removeLast() }
                 }
             case .appendedOutbox:
-                if let e = outbox.popLast() { outboxIDs.remove(e.id) }
+                if let e = outbox.popLast() {
+                    outboxIDs.remove(e.id)
+                    if outbox.count >= outboxStampedFrom { outboxStamps.removeLast() }
+                }
             case .appendedJob:
                 if let j = jobs.popLast() {
                     jobIndex[j.id] = nil
@@ -254,11 +307,45 @@ public final class Store {
             case .appendedOrder:
                 if let o = orders.popLast() { orderIndex[o.id] = nil }
             case .appliedEvent:
-                if let id = appliedEvents.popLast() { appliedEventSet.remove(id) }
+                if let id = appliedEvents.popLast() {
+                    appliedEventSet[id] = nil
+                    appliedDigests.removeLast()
+                }
             }
         }
         changes.removeSubrange(savepoint.changeCount...)
+        heldBytes.pointee = savepoint.heldBytes
+        snapshotFloor = min(snapshotFloor, undo.count)
     }
+
+    /// A step leaves `undo`: the object's latest old value is the one before it again.
+    private func forgetSnapshot(_ step: Undo) {
+        switch step {
+        case .job(let i, _, let previous): jobSnapshots[i] = previous
+        case .order(let i, _, let previous): orderSnapshots[i] = previous
+        default: break
+        }
+    }
+
+    /// The stamp of message `i`: 0 for a message loaded with the store,
+    /// different for every message added since (see `messageStamps`).
+    public func stamp(message i: Int) -> UInt32 {
+        i >= messagesStampedFrom && i - messagesStampedFrom < messageStamps.count ? messageStamps[i - messagesStampedFrom] : 0
+    }
+
+    /// The stamp of outbox entry `i` (see `stamp(message:)`).
+    public func stamp(outbox i: Int) -> UInt32 {
+        i >= outboxStampedFrom && i - outboxStampedFrom < outboxStamps.count ? outboxStamps[i - outboxStampedFrom] : 0
+    }
+
+    private func newStamp() -> UInt32 {
+        defer { nextStamp = nextStamp == UInt32.max ? 1 : nextStamp + 1 }
+        return nextStamp
+    }
+
+    /// Counts `bytes` more held by the changes (see `heldBytes`).
+    @inline(__always)
+    func hold(_ bytes: Int) { heldBytes.pointee &+= bytes }
 
     /// Forgets the undo history and the recorded changes (after a save), and
     /// returns them: a command about to exit keeps them rather than free a
@@ -268,6 +355,10 @@ public final class Store {
         defer {
             undo = []
             changes = []
+            jobSnapshots = []
+            orderSnapshots = []
+            snapshotFloor = 0
+            heldBytes.pointee = 0
         }
         return Committed(changes: changes, undo: undo)
     }
@@ -279,8 +370,10 @@ public final class Store {
     }
 
     enum Undo {
-        case job(Int, Job)
-        case order(Int, Order)
+        /// A job's value before the first change since the innermost savepoint,
+        /// and where in `undo` its value before that is (-1: nowhere).
+        case job(Int, Job, previous: Int32)
+        case order(Int, Order, previous: Int32)
         case agency(Agency, SourceSpan?)
         /// A count of `stats` before it changed (nil: absent), and the stats' bytes as read.
         case statCount(declines: Bool, service: String, old: Int64?, raw: SourceSpan?)
@@ -291,6 +384,7 @@ public final class Store {
 
     func record(_ kind: String, _ object: String, _ field: String, _ old: ChangeValue, _ new: ChangeValue) {
         changes.append(Change(actor: actor, kind: kind, object: object, field: field, old: old, new: new))
+        hold(MemoryLayout<Change>.stride + old.footprint + new.footprint)
     }
 
     /// Puts a job's old value back (rollback), keeping the open-job counts right.
@@ -301,29 +395,62 @@ public final class Store {
     }
 
     /// Changes job `i` in place (it no longer matches its bytes in the file),
-    /// noting its old value for rollback and keeping the open-job counts right;
-    /// when `body` throws, the job is left as it was. One copy of the job (the
-    /// old value) where copying it out and back in made three.
+    /// keeping the open-job counts right and, the first time since the
+    /// innermost savepoint, its old value for rollback; when `body` throws,
+    /// the job is left as it was. Without an old value to keep, nothing holds
+    /// on to the job's lists, so appending to one doesn't copy it (a loop of
+    /// `job:note` was quadratic).
     func updateJob<E: Error>(_ i: Int, _ body: (inout Job) throws(E) -> Void) throws(E) {
-        let old = jobs[i]
+        if i >= jobSnapshots.count { jobSnapshots.append(contentsOf: repeatElement(-1, count: jobs.count - jobSnapshots.count)) }
+        let previous = jobSnapshots[i]
+        let snapshot = Int(previous) < snapshotFloor
+        if snapshot {
+            // Copied straight into `undo`: no other copy holds on to the job's lists.
+            jobSnapshots[i] = Int32(truncatingIfNeeded: undo.count)
+            undo.append(.job(i, jobs[i], previous: previous))
+            hold(MemoryLayout<Job>.stride + 16 * (jobs[i].tags.count + jobs[i].assignees.count) + 48 * jobs[i].notes.count)
+        }
+        let wasOpen = jobs[i].isOpen
+        if wasOpen { for m in jobs[i].assignees { openJobCounts[m] -= 1 } }
         do {
             try body(&jobs[i])
         } catch {
-            jobs[i] = old
+            // A job's actions change it or throw, never both (JobLifecycle): only the old value taken here goes back.
+            if snapshot, case .job(_, let old, _)? = undo.popLast() {
+                jobs[i] = old
+                jobSnapshots[i] = previous
+                heldBytes.pointee &-= MemoryLayout<Job>.stride + 16 * (old.tags.count + old.assignees.count) + 48 * old.notes.count
+            }
+            if wasOpen { for m in jobs[i].assignees { openJobCounts[m] += 1 } }
             throw error
         }
         jobs[i].raw = nil
-        undo.append(.job(i, old))
-        if old.isOpen { for m in old.assignees { openJobCounts[m] -= 1 } }
         if jobs[i].isOpen { for m in jobs[i].assignees { openJobCounts[m] += 1 } }
     }
 
+    /// Changes order `i` in place, as `updateJob` does jobs. Order actions
+    /// throw before they change anything.
     private func updateOrder(_ i: Int, _ body: (inout Order) throws(OrderError) -> Void) throws(OrderError) {
-        var order = orders[i]
-        try body(&order)
-        order.raw = nil
-        undo.append(.order(i, orders[i]))
-        orders[i] = order
+        if i >= orderSnapshots.count { orderSnapshots.append(contentsOf: repeatElement(-1, count: orders.count - orderSnapshots.count)) }
+        let previous = orderSnapshots[i]
+        let snapshot = Int(previous) < snapshotFloor
+        let estimate = MemoryLayout<Order>.stride + 48 * (orders[i].updates.count + orders[i].extensionRequests.count)
+        if snapshot {
+            orderSnapshots[i] = Int32(truncatingIfNeeded: undo.count)
+            undo.append(.order(i, orders[i], previous: previous))
+            hold(estimate)
+        }
+        do {
+            try body(&orders[i])
+        } catch {
+            if snapshot, case .order(_, let old, _)? = undo.popLast() {
+                orders[i] = old
+                orderSnapshots[i] = previous
+                heldBytes.pointee &-= estimate
+            }
+            throw error
+        }
+        orders[i].raw = nil
     }
 
     /// Counts a decline or an expiry of a `service` job. Only the count is
@@ -333,10 +460,12 @@ public final class Store {
         let old = declines ? stats.declinesByService[service] : stats.expiredByService[service]
         undo.append(.statCount(declines: declines, service: service, old: old, raw: statsRaw))
         let count = old ?? 0
-        if declines { stats.declinesByService[service] = count + 1 } else { stats.expiredByService[service] = count + 1 }
+        // A count stays within what the store reads back (it can't get there by counting).
+        let next = min(count + 1, Limits.count)
+        if declines { stats.declinesByService[service] = next } else { stats.expiredByService[service] = next }
         statsRaw = nil
         let field = declines ? "declines_by_service" : "expired_by_service"
-        record("stats", "stats", "\(field).\(service)", count == 0 ? .null : .int(count), .int(count + 1))
+        record("stats", "stats", "\(field).\(service)", count == 0 ? .null : .int(count), .int(next))
     }
 
     // MARK: Expiry
@@ -409,7 +538,9 @@ public final class Store {
         nextMessageNumber += 1
         messages.append(Message(id: id, job: i, from: author, at: now, body: body))
         if messagesByJob != nil { messagesByJob?[i].append(Int32(messages.count - 1)) }
+        if messages.count > messagesStampedFrom { messageStamps.append(newStamp()) }
         undo.append(.appendedMessage)
+        hold(MemoryLayout<Message>.stride + body.byteCount)
         record("message", id, "created", .null, .object([
             ("job", .string(jobs[i].id)), ("from", .string(author.stored)), ("at", .time(now)), ("body", .string(body.string)),
         ]))
@@ -454,10 +585,9 @@ public final class Store {
         guard members[m].active else {
             throw .invalid("member \(members[m].id) (\(members[m].name)) is inactive: jobs can't be assigned to them")
         }
-        let old = jobs[i].assignees.map { members[$0].id }
         updateJob(i) { $0.assignees.append(m) }
         let id = jobs[i].id
-        record("job", id, "assignees", .strings(old), .strings(jobs[i].assignees.map { members[$0].id }))
+        record("job", id, "assignees", .null, .string(members[m].id))
         let title = jobs[i].title.string
         let expiry: BuiltString = jobs[i].expiresAt.map {
             "\nIt expires at \(RFC3339.format($0)) unless the agency answers or declines it first.\n"
@@ -478,9 +608,8 @@ public final class Store {
     public func unassign(job i: Int, member m: Int) throws(TransitionError) {
         try jobs[i].lifecycle.checkEditable(.unassign)
         guard jobs[i].assignees.contains(m) else { return }
-        let old = jobs[i].assignees.map { members[$0].id }
         updateJob(i) { $0.assignees.removeAll { $0 == m } }
-        record("job", jobs[i].id, "assignees", .strings(old), .strings(jobs[i].assignees.map { members[$0].id }))
+        record("job", jobs[i].id, "assignees", .string(members[m].id), .null)
     }
 
     public func note(job i: Int, text: String, member: Int? = nil, at now: UnixTime) throws(TransitionError) {
@@ -497,23 +626,37 @@ public final class Store {
         do { try jobs[i].lifecycle.checkEditable(.tag) } catch { throw .transition(error) }
         try Self.checkTag(name)
         guard !jobs[i].tags.contains(name) else { return }
-        let old = jobs[i].tags
+        guard jobs[i].tags.count < Limits.tagsPerObject else {
+            throw .invalid("job \(jobs[i].id) already has \(Limits.tagsPerObject) tags, the most a job can have: untag one first")
+        }
         updateJob(i) { $0.tags.append(name) }
-        record("job", jobs[i].id, "tags", .strings(old), .strings(jobs[i].tags))
+        record("job", jobs[i].id, "tags", .null, .string(name))
     }
 
     public func untag(job i: Int, _ name: String) throws(DomainError) {
         do { try jobs[i].lifecycle.checkEditable(.untag) } catch { throw .transition(error) }
         guard jobs[i].tags.contains(name) else { return }
-        let old = jobs[i].tags
         updateJob(i) { $0.tags.removeAll { $0 == name } }
-        record("job", jobs[i].id, "tags", .strings(old), .strings(jobs[i].tags))
+        record("job", jobs[i].id, "tags", .string(name), .null)
     }
 
     static func checkTag(_ name: String) throws(DomainError) {
-        guard !name.isEmpty, name.utf8.count <= 64, !name.contains(where: { $0.isWhitespace || $0.isNewline }) else {
-            throw .invalid("bad tag \(ChangeValue.string(name)): a tag is 1 to 64 characters without spaces")
+        guard Self.isTag(name) else {
+            throw .invalid("bad tag \(ChangeValue.string(name)): a tag is 1 to 64 characters without spaces or control characters")
         }
+    }
+
+    /// 1 to 64 bytes, no whitespace, no control character.
+    static func isTag(_ name: String) -> Bool {
+        guard !name.isEmpty, name.utf8.count <= Limits.tagBytes else { return false }
+        // Tags are ASCII words nearly always: one look at each byte; Unicode's
+        // whitespace property only for the others.
+        var ascii = true
+        for b in name.utf8 {
+            if b <= 0x20 || b == 0x7F { return false }
+            if b >= 0x80 { ascii = false }
+        }
+        return ascii || !name.unicodeScalars.contains { $0.properties.isWhitespace || ($0.value >= 0x7F && $0.value < 0xA0) }
     }
 
     // MARK: Outbox
@@ -528,7 +671,9 @@ public final class Store {
             nextOutboxNumber += 1
         } while !outboxIDs.insert(id).inserted
         outbox.append(OutboxEntry(id: id, to: address, subject: subject, body: Text(body), job: job, at: now))
+        if outbox.count > outboxStampedFrom { outboxStamps.append(newStamp()) }
         undo.append(.appendedOutbox)
+        hold(MemoryLayout<OutboxEntry>.stride + body.utf8.count + address.utf8.count + 32)
         record("outbox", id, "created", .null, .object([
             ("to", .string(address)), ("subject", .string(subject)), ("job", job.map { .string(jobs[$0].id) } ?? .null),
         ]))
@@ -545,7 +690,8 @@ public final class Store {
         case ("listed_in_search", .flag(let b)): old = .bool(p.listedInSearch); p.listedInSearch = b
         case ("works_with_dropshippers", .flag(let b)): old = .bool(p.worksWithDropshippers); p.worksWithDropshippers = b
         case ("notification_email", .email(let e)):
-            guard e.contains("@") else { throw .invalid("notification_email must be an email address, not \(ChangeValue.string(e))") }
+            guard e.contains("@"), e.utf8.count <= 254, !e.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || ($0.value >= 0x7F && $0.value < 0xA0) })
+            else { throw .invalid("notification_email must be an email address, not \(ChangeValue.string(e))") }
             old = .string(p.notificationEmail); p.notificationEmail = e
         case ("available", _), ("listed_in_search", _), ("works_with_dropshippers", _):
             throw .invalid("preference '\(name)' is true or false")
@@ -617,20 +763,30 @@ public final class Store {
     /// Whether the imported event `id` was applied to this store.
     public func hasApplied(event id: String) -> Bool {
         buildAppliedEventSet()
-        return appliedEventSet.contains(id)
+        return appliedEventSet[id] != nil
     }
 
-    /// Notes the imported event `id` as applied (saved with the store; rolled back with a savepoint).
-    public func markApplied(event id: String) {
+    /// The content digest the event `id` was applied with: nil when it
+    /// wasn't applied, 0 when its digest isn't known.
+    public func appliedDigest(event id: String) -> UInt64? {
+        buildAppliedEventSet()
+        return appliedEventSet[id]
+    }
+
+    /// Notes the imported event `id` as applied, with its content's `digest`
+    /// (saved with the store; rolled back with a savepoint).
+    public func markApplied(event id: String, digest: UInt64 = 0) {
         buildAppliedEventSet()
         appliedEvents.append(id)
-        appliedEventSet.insert(id)
+        appliedDigests.append(digest)
+        appliedEventSet[id] = digest
         undo.append(.appliedEvent)
     }
 
     private func buildAppliedEventSet() {
         guard !appliedEventSetBuilt else { return }
-        appliedEventSet = Set(appliedEvents)
+        if appliedDigests.count != appliedEvents.count { appliedDigests = Array(repeating: 0, count: appliedEvents.count) }
+        appliedEventSet = Dictionary(zip(appliedEvents, appliedDigests), uniquingKeysWith: { a, _ in a })
         appliedEventSetBuilt = true
     }
 

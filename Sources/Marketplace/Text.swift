@@ -123,6 +123,15 @@ public struct Text: Sendable, Hashable, ExpressibleByStringLiteral, CustomString
     }
 
     public var description: String { string }
+
+    /// Its size in bytes (as stored, escapes included for a literal).
+    public var byteCount: Int {
+        switch storage {
+        case .string(let s): s.utf8.count
+        case .literal(_, _, let count, _): Int(count)
+        }
+    }
+
     public var isEmpty: Bool {
         switch storage {
         case .string(let s): s.isEmpty
@@ -178,5 +187,37 @@ struct BuiltString: ExpressibleByStringInterpolation {
             var value = value
             value.withUTF8 { bytes.append(contentsOf: $0) }
         }
+    }
+}
+
+extension String {
+    /// The string as jobrules shows data on a terminal: control characters
+    /// (C0, DEL and C1, which a terminal may obey: move the cursor, clear the
+    /// screen, retitle the window) written as `\u{1B}`-style escapes, so that
+    /// an id or a name from a store or a feed can't rewrite the operator's
+    /// screen. `keepingLines` leaves newlines and tabs (multi-line messages).
+    public func terminalSafe(keepingLines: Bool = false) -> String {
+        // Most text has none: one pass over the bytes to know.
+        var clean = true
+        var previous: UInt8 = 0
+        for b in utf8 {
+            if (b < 0x20 && !(keepingLines && (b == 0x0A || b == 0x09))) || b == 0x7F || (previous == 0xC2 && b < 0xA0 && b >= 0x80) {
+                clean = false
+                break
+            }
+            previous = b
+        }
+        if clean { return self }
+        var out = ""
+        out.reserveCapacity(utf8.count + 8)
+        for scalar in unicodeScalars {
+            let v = scalar.value
+            if (v < 0x20 && !(keepingLines && (v == 0x0A || v == 0x09))) || (v >= 0x7F && v < 0xA0) {
+                out += "\\u{" + String(v, radix: 16, uppercase: true) + "}"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 }

@@ -40,13 +40,25 @@ public enum RFC3339 {
     }
 
     /// Parses an RFC 3339 date-time (`Z` or a `±hh:mm` offset, optional
-    /// fraction, which is dropped: the domain counts whole seconds).
+    /// fraction, which is dropped: the domain counts whole seconds) within
+    /// `range`; nil for anything else.
     public static func parse(_ text: String) -> UnixTime? {
         var text = text
         return text.withUTF8 { parse(UnsafeRawBufferPointer($0)) }
     }
 
     static func parse(_ s: UnsafeRawBufferPointer) -> UnixTime? {
+        guard let time = parseUnbounded(s), range.contains(time) else { return nil }
+        return time
+    }
+
+    /// An RFC 3339 date-time, even out of `range` (to say why one is refused).
+    public static func parseUnbounded(_ text: String) -> UnixTime? {
+        var text = text
+        return text.withUTF8 { parseUnbounded(UnsafeRawBufferPointer($0)) }
+    }
+
+    static func parseUnbounded(_ s: UnsafeRawBufferPointer) -> UnixTime? {
         let n = s.count
         guard n >= 20 else { return nil }
         func digits(_ at: Int, _ count: Int) -> Int64? {
@@ -129,6 +141,16 @@ public enum RFC3339 {
         return (m <= 2 ? yoe + era * 400 + 1 : yoe + era * 400, m, d)
     }
 
-    /// The times the store can write: years 0001 to 9999.
+    /// The times jobrules handles, the ones RFC 3339 can write with a year
+    /// of four digits but 0000: the store, feeds, `--now`, `time.parse` and
+    /// `time.iso` take no other, and an action whose result would leave the
+    /// range (an extension past 9999) is refused.
     public static let range: ClosedRange<UnixTime> = -62_135_596_800...253_402_300_799
+    public static let rangeDescription = "times run from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z"
+
+    /// `time + seconds` when it stays in `range`.
+    public static func adding(_ seconds: Int64, to time: UnixTime) -> UnixTime? {
+        let (sum, overflow) = time.addingReportingOverflow(seconds)
+        return !overflow && range.contains(sum) ? sum : nil
+    }
 }

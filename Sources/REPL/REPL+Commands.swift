@@ -84,7 +84,12 @@ extension REPL {
                     + ":reload drops them and reads the new store, where you can make them again.")
             return false
         }
-        file.recover(storeRevision: version.revision)
+        do {
+            try file.recover(storeRevision: version.revision)
+        } catch {
+            warn(style.error("not saved: \(error.description)") + "\nYour changes are still pending.")
+            return false
+        }
         do {
             let before = version.revision
             let what = Self.count(pending, "change") + (stagedAtLoad > 0 ? " and \(stagedAtLoad) from the expiry" : "")
@@ -181,7 +186,7 @@ extension REPL {
         }
         say(RuleStats.table(outcome.rules, style: style))
         for failure in outcome.failures {
-            warn(style.error("rule \(failure.rule) on \(failure.kind) \(failure.object): ") + failure.error.message)
+            warn(style.error("rule \(failure.rule) on \(failure.kind) \(failure.object): ") + failure.error.message.terminalSafe(keepingLines: true))
         }
         let made = store.changes.count - savepoint.changeCount
         if made > 0 {

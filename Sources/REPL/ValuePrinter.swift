@@ -169,6 +169,9 @@ public struct ValuePrinter {
                 default:
                     if scalar.value < 0x20 || scalar.value == 0x7F {
                         out += "\\\(scalar.value)"
+                    } else if scalar.value >= 0x80 && scalar.value < 0xA0 {
+                        // C1 controls (a terminal may obey U+009B as an escape), as Lua writes them.
+                        out += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
                     } else {
                         out.unicodeScalars.append(scalar)
                     }

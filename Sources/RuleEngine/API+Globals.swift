@@ -173,6 +173,12 @@ extension Session {
     /// `notify{to = …, subject = …, body = …, job = …}`: an outbox entry.
     private func notify(_ call: LuaCall) throws(LuaCallError) -> Int32 {
         try call.checkTable(1)
+        if notifies.call != lua.outermostCalls { notifies = (lua.outermostCalls, 0) }
+        guard notifies.count < Limits.notifiesPerCall else {
+            throw .message(
+                "notify: more than \(Limits.notifiesPerCall) emails in one call (a rule on one item, a script or a statement): "
+                    + "a runaway loop? A rule sends one item's emails at a time")
+        }
         let known = ["body", "job", "subject", "to"]
         let (keys, others) = call.stringKeys(1)
         for key in keys where !known.contains(key) {
@@ -186,8 +192,9 @@ extension Session {
         } else if let to = call.stringValue(-1) {
             if to.contains("@") {
                 guard !to.containsCharacter(
-                    ascii: { $0 == 0x20 || $0 &- 0x09 < 5 || $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: ";") },
-                    other: { $0.isWhitespace || $0 == "," || $0 == ";" }), to.utf8.count <= 254
+                    ascii: { $0 <= 0x20 || $0 == 0x7F || $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: ";") },
+                    other: { $0.isWhitespace || $0 == "," || $0 == ";" || $0.unicodeScalars.contains { $0.value < 0x20 || ($0.value >= 0x7F && $0.value < 0xA0) } }),
+                    to.utf8.count <= 254
                 else {
                     throw .message("notify: 'to' is not one email address: \"\(to)\"")
                 }
@@ -205,8 +212,10 @@ extension Session {
         guard let subject = call.stringValue(-1), !subject.isEmpty else {
             throw .message("notify: 'subject' must be a non-empty string")
         }
-        guard subject.utf8.count <= 998, !subject.containsCharacter(ascii: { $0 &- 0x0A < 4 }, other: \.isNewline) else {
-            throw .message("notify: 'subject' must be one line of at most 998 bytes")
+        guard subject.utf8.count <= 998,
+            !subject.containsCharacter(ascii: { $0 < 0x20 || $0 == 0x7F }, other: { $0.unicodeScalars.contains { $0.value < 0x20 || ($0.value >= 0x7F && $0.value < 0xA0) } })
+        else {
+            throw .message("notify: 'subject' must be one line of at most 998 bytes, without control characters")
         }
         call.pop()
         call.rawField(1, "body")
@@ -229,6 +238,7 @@ extension Session {
         }
         call.pop()
         let entry = store.sendEmail(to: address, subject: subject, body: body, job: job, at: now)
+        notifies.count += 1
         push(outbox: entry, call)
         return 1
     }

@@ -24,14 +24,22 @@ func act<E: Error & CustomStringConvertible>(_ body: () throws(E) -> Void) throw
 
 extension Session {
     func installObjectTypes() throws(LuaError) {
-        types.member = try lua.register(memberType())
-        types.merchant = try lua.register(merchantType())
-        types.job = try lua.register(jobType())
-        types.message = try lua.register(messageType())
-        types.order = try lua.register(orderType())
-        types.contact = try lua.register(contactType())
-        types.outbox = try lua.register(outboxType())
-        types.agency = try lua.register(agencyType())
+        types.member = try lua.register(shownSafely(memberType()))
+        types.merchant = try lua.register(shownSafely(merchantType()))
+        types.job = try lua.register(shownSafely(jobType()))
+        types.message = try lua.register(shownSafely(messageType()))
+        types.order = try lua.register(shownSafely(orderType()))
+        types.contact = try lua.register(shownSafely(contactType()))
+        types.outbox = try lua.register(shownSafely(outboxType()))
+        types.agency = try lua.register(shownSafely(agencyType()))
+    }
+
+    /// The type with its summaries (`tostring`, the REPL) made safe to print:
+    /// they show names and ids from the store, whose control characters are
+    /// escaped (`String.terminalSafe`).
+    private func shownSafely(_ type: LuaObjectType<Handle>) -> LuaObjectType<Handle> {
+        guard let describe = type.describe else { return type }
+        return LuaObjectType(name: type.name, fields: type.fields, methods: type.methods) { describe($0).terminalSafe() }
     }
 
     // MARK: Job

@@ -36,10 +36,10 @@ public struct Plan: Sendable {
         guard !entries.isEmpty else { return "No changes.\n" }
         var out = ""
         for entry in entries {
-            let subject = entry.kind == entry.object ? entry.kind : "\(entry.kind) \(entry.object)"
+            let subject = (entry.kind == entry.object ? entry.kind : "\(entry.kind) \(entry.object)").terminalSafe()
             let actors = entry.changes.map(\.actor)
             let oneActor = actors.allSatisfy { $0 == actors[0] }
-            let header = oneActor ? "  " + style.dim("(\(actors[0]))") : ""
+            let header = oneActor ? "  " + style.dim("(\(actors[0].terminalSafe()))") : ""
             if entry.created, entry.changes.count == 1, let change = entry.changes.first {
                 out += "  " + style.added("+ \(subject)") + header + "\n"
                 out += Self.members(change.new, indent: 6, width: valueWidth)
@@ -48,15 +48,22 @@ public struct Plan: Sendable {
             out += "  " + style.changed("~ \(subject)") + header + "\n"
             let width = entry.changes.map(\.field.count).max() ?? 0
             for change in entry.changes {
-                let actor = oneActor ? "" : "  " + style.dim("(\(change.actor))")
-                let field = "      " + (change.field + ":").padded(width + 1) + " "
+                let actor = oneActor ? "" : "  " + style.dim("(\(change.actor.terminalSafe()))")
+                let field = "      " + (change.field.terminalSafe() + ":").padded(width + 1) + " "
                 if change.old == .null, case .object = change.new {
                     // Something added (a note, a decline, a request): its members, one per line.
                     out += field + style.added("+") + actor + "\n" + Self.members(change.new, indent: 10, width: valueWidth)
                     continue
                 }
-                let old = Self.clip(change.old.description, valueWidth / 2)
-                let new = Self.clip(change.new.description, valueWidth)
+                if Change.listFields.contains(change.field), change.old == .null || change.new == .null {
+                    // An element added to a list, or removed from it.
+                    let added = change.old == .null
+                    let value = Self.clip((added ? change.new : change.old).description, valueWidth).terminalSafe()
+                    out += field + (added ? style.added("+ " + value) : style.removed("- " + value)) + actor + "\n"
+                    continue
+                }
+                let old = Self.clip(change.old.description, valueWidth / 2).terminalSafe()
+                let new = Self.clip(change.new.description, valueWidth).terminalSafe()
                 out += field + style.removed(old) + " → " + style.added(new) + actor + "\n"
             }
         }
@@ -65,12 +72,14 @@ public struct Plan: Sendable {
 
     /// An object's non-null members as `key value` lines.
     static func members(_ value: ChangeValue, indent: Int, width: Int) -> String {
-        guard case .object(let members) = value else { return String(repeating: " ", count: indent) + value.description + "\n" }
+        guard case .object(let members) = value else {
+            return String(repeating: " ", count: indent) + value.description.terminalSafe() + "\n"
+        }
         let shown = members.filter { $0.1 != .null }
         let keyWidth = shown.map(\.0.count).max() ?? 0
         var out = ""
         for (key, value) in shown {
-            out += String(repeating: " ", count: indent) + key.padded(keyWidth) + "  " + clip(value.description, width) + "\n"
+            out += String(repeating: " ", count: indent) + key.terminalSafe().padded(keyWidth) + "  " + clip(value.description, width).terminalSafe() + "\n"
         }
         return out
     }
@@ -106,7 +115,12 @@ public struct TextStyle: Sendable {
     public init(color: Bool) { self.color = color }
     public static let plain = TextStyle(color: false)
 
-    func wrap(_ text: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text }
+    /// `text` in colour `code` (when on); either way its own control
+    /// characters escaped, so that no data shown in a style can carry some.
+    func wrap(_ text: String, _ code: String) -> String {
+        let text = text.terminalSafe(keepingLines: true)
+        return color ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text
+    }
     public func added(_ text: String) -> String { wrap(text, "32") }
     public func removed(_ text: String) -> String { wrap(text, "31") }
     public func changed(_ text: String) -> String { wrap(text, "33") }

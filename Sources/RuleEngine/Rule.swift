@@ -61,14 +61,16 @@ extension Session {
         let name = call.stringValue(-1)
         call.pop()
         let label: String
-        if let name, !name.isEmpty, name.utf8.count <= 100, !name.contains(where: { $0.isWhitespace || $0.isNewline }) {
+        if let name, !name.isEmpty, name.utf8.count <= 100,
+            !name.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || ($0.value >= 0x7F && $0.value < 0xA0) })
+        {
             label = "rule '\(name)'"
             if !redeclaresRules, let earlier = rules.first(where: { $0.name == name }) {
                 problems.append("the name is already taken by the rule declared at \(earlier.position.map(\.description) ?? "?")")
             }
         } else {
             label = "rule"
-            problems.append("'name' must be a string of 1 to 100 characters without spaces")
+            problems.append("'name' must be a string of 1 to 100 characters without spaces or control characters")
         }
 
         call.rawField(1, "description")

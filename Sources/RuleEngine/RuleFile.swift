@@ -1,4 +1,5 @@
 import Foundation
+import Marketplace
 
 /// A rule file, read.
 public struct RuleFile: Sendable {
@@ -29,10 +30,15 @@ public struct RuleFile: Sendable {
                 names = [path]
             }
             for name in names {
+                // In a directory, only regular files: a FIFO named like a
+                // rule would hold every batch up, waiting for a writer.
+                if isDirectory.boolValue, let kind = InputFile.kind(of: name) {
+                    throw RuleProblem(position: nil, message: "'\(name)' is \(kind), not a rule file")
+                }
                 do {
-                    files.append(RuleFile(path: name, source: Array(try Data(contentsOf: URL(fileURLWithPath: name)))))
+                    files.append(RuleFile(path: name, source: try InputFile.read(name)))
                 } catch {
-                    throw RuleProblem(position: nil, message: "cannot read '\(name)': \(fileErrorReason(error))")
+                    throw RuleProblem(position: nil, message: error.description)
                 }
             }
         }

@@ -30,6 +30,10 @@ public struct RunOutcome: Sendable {
     public var failures: [RuleFailure] = []
     /// A failure stopped the run (`--fail-fast`, or an interrupt).
     public var stopped = false
+    /// The run's deadline (`LuaState.deadline`) stopped it.
+    public var outOfTime = false
+    /// Where it stopped: the rule and the item it was at.
+    public var stoppedAt: (rule: String, kind: String, object: String)?
 
     public init() {}
 }
@@ -70,6 +74,14 @@ extension Session {
             let started = clock.now
             let total = rule.collection == .jobs ? store.jobs.count : store.orders.count
             for i in 0..<total {
+                // Calls into Lua stop at the deadline themselves; items a
+                // filter skips cost no call, so the clock is read every 256.
+                if i & 255 == 0, let deadline = lua.deadline, LuaState.monotonicNanoseconds() >= deadline {
+                    outcome.stopped = true
+                    outcome.outOfTime = true
+                    outcome.stoppedAt = (rule.name, rule.collection == .jobs ? "job" : "order", rule.collection == .jobs ? store.jobs[i].id : store.orders[i].id)
+                    break
+                }
                 if let progress {
                     progress(RunProgress(rule: rule.name, ruleNumber: number + 1, rules: rules.count, done: i, total: total))
                 }
@@ -97,9 +109,11 @@ extension Session {
                     let id = rule.collection == .jobs ? store.jobs[i].id : store.orders[i].id
                     outcome.failures.append(
                         RuleFailure(rule: rule.name, kind: rule.collection == .jobs ? "job" : "order", object: id, error: error))
-                    // Ctrl-C stops the whole run, not just this item.
-                    if failFast || error.kind == .interrupted {
+                    // Ctrl-C and the run's deadline stop the whole run, not just this item.
+                    if failFast || error.kind == .interrupted || error.kind == .deadline {
                         outcome.stopped = true
+                        outcome.outOfTime = error.kind == .deadline
+                        outcome.stoppedAt = (rule.name, rule.collection == .jobs ? "job" : "order", id)
                         break
                     }
                 }

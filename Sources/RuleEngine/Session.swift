@@ -5,9 +5,15 @@ import Marketplace
 /// generation of the store it came from (a reloaded store is a new generation,
 /// and objects from the old one refuse to be used instead of pointing at the
 /// wrong record).
+///
+/// Messages and emails a rollback removed leave their index to the next ones
+/// added: their handles also carry the object's stamp (`Store.stamp`), so
+/// that a handle kept across a rollback refuses instead of reading its
+/// successor.
 public struct Handle: Hashable, Sendable {
     let index: Int32
     let generation: UInt32
+    var stamp: UInt32 = 0
 }
 
 /// A Lua VM with the marketplace API (SPEC §4) bound to one store and one clock.
@@ -40,6 +46,9 @@ public final class Session {
     /// copying on 100 000 jobs): each item's changes are kept for good once
     /// its rule succeeds.
     public var keepsRunUndo = true
+    /// `notify` calls in the current outermost call into Lua (which it was,
+    /// and how many): at most `Limits.notifiesPerCall`.
+    var notifies: (call: UInt64, count: Int) = (0, 0)
 
     public init(store: Store, now: UnixTime, limits: LuaLimits = .default,
                 output: @escaping (UnsafeRawBufferPointer) -> Void = LuaState.standardOutput) throws(LuaError) {
@@ -47,6 +56,7 @@ public final class Session {
         self.store = store
         self.now = now
         try installAPI()
+        lua.countHostMemory(store.heldBytes)
     }
 
     /// Closes the VM (the session can't run code afterwards).
@@ -65,6 +75,7 @@ public final class Session {
     public func replace(store: Store, now: UnixTime) throws(LuaError) {
         self.store = store
         self.now = now
+        lua.countHostMemory(store.heldBytes)
         generation &+= 1
         lua.forgetConstantFields()  // the old members' ids and names: those objects now refuse to be read
         try lua.setGlobal("now", .integer(now))
@@ -110,9 +121,21 @@ public final class Session {
     func member(_ h: Handle) throws(LuaCallError) -> Int { try resolve(h, count: store.members.count, kind: "member") }
     func merchant(_ h: Handle) throws(LuaCallError) -> Int { try resolve(h, count: store.merchants.count, kind: "merchant") }
     func order(_ h: Handle) throws(LuaCallError) -> Int { try resolve(h, count: store.orders.count, kind: "order") }
-    func message(_ h: Handle) throws(LuaCallError) -> Int { try resolve(h, count: store.messages.count, kind: "message") }
+    func message(_ h: Handle) throws(LuaCallError) -> Int {
+        let i = try resolve(h, count: store.messages.count, kind: "message")
+        guard store.stamp(message: i) == h.stamp else { throw Self.rolledBack("message") }
+        return i
+    }
     func contact(_ h: Handle) throws(LuaCallError) -> Int { try resolve(h, count: store.contacts.count, kind: "contact") }
-    func outboxEntry(_ h: Handle) throws(LuaCallError) -> Int { try resolve(h, count: store.outbox.count, kind: "outbox entry") }
+    func outboxEntry(_ h: Handle) throws(LuaCallError) -> Int {
+        let i = try resolve(h, count: store.outbox.count, kind: "outbox entry")
+        guard store.stamp(outbox: i) == h.stamp else { throw Self.rolledBack("outbox entry") }
+        return i
+    }
+
+    static func rolledBack(_ kind: String) -> LuaCallError {
+        .message("this \(kind) object was rolled back (an error or an undo removed it): it no longer exists")
+    }
 
     // MARK: Pushing objects
 
@@ -167,9 +190,19 @@ public final class Session {
     }
     func push(merchant i: Int, _ call: LuaCall) { push(types.merchant, i, call) }
     func push(order i: Int, _ call: LuaCall) { push(types.order, i, call) }
-    func push(message i: Int, _ call: LuaCall) { push(types.message, i, call) }
+    func push(message i: Int, _ call: LuaCall) {
+        guard let type = types.message else { return call.pushNil() }
+        var h = handle(i)
+        h.stamp = store.stamp(message: i)
+        call.push(h, as: type)
+    }
     func push(contact i: Int, _ call: LuaCall) { push(types.contact, i, call) }
-    func push(outbox i: Int, _ call: LuaCall) { push(types.outbox, i, call) }
+    func push(outbox i: Int, _ call: LuaCall) {
+        guard let type = types.outbox else { return call.pushNil() }
+        var h = handle(i)
+        h.stamp = store.stamp(outbox: i)
+        call.push(h, as: type)
+    }
 
     /// Pushes a sequence of objects.
     func push(list indices: some Collection<Int>, _ call: LuaCall, _ pushOne: (Int, LuaCall) -> Void) {

@@ -18,12 +18,14 @@ final class LockedStore {
     /// expiry), running the rules, saving.
     var seconds = StepSeconds()
 
-    init(options: StoreOptions, dryRun: Bool) throws {
+    init(options: StoreOptions, dryRun: Bool, deadline: RunDeadline = RunDeadline(nil)) throws {
         file = options.file
         now = options.clock
         self.dryRun = dryRun
+        self.deadline = deadline
         var mark = monotonicSeconds()
         do {
+            try file.checkKind()
             lock = try file.lock(timeout: options.lockTimeout)
         } catch {
             throw error.asUsageError
@@ -35,12 +37,26 @@ final class LockedStore {
             lock.unlock()
             throw error.asUsageError
         }
-        if !dryRun { file.recover(storeRevision: loaded.version.revision) }
+        do {
+            try file.recover(storeRevision: loaded.version.revision, clearing: !dryRun)
+        } catch {
+            lock.unlock()
+            throw error.asUsageError
+        }
         let store = loaded.store
         store.actor = "expiry"
         expired = store.expireDueJobs(at: now).map { store.jobs[$0].id }
         seconds.load = seconds.lap(&mark)
+        do {
+            try deadline.check("loading the store")
+        } catch {
+            lock.unlock()
+            throw error
+        }
     }
+
+    /// The command's `--max-run-time`.
+    let deadline: RunDeadline
 
     var store: Store { loaded.store }
     var revision: Int64 { loaded.version.revision }
@@ -49,6 +65,7 @@ final class LockedStore {
     /// one when nothing was written.
     func save() throws -> Int64 {
         guard !dryRun, !store.changes.isEmpty else { return revision }
+        try deadline.check("about to save")
         var mark = monotonicSeconds()
         defer { seconds.save = seconds.lap(&mark) }
         do {
@@ -77,12 +94,17 @@ final class Batch {
     let locked: LockedStore
     let session: Session
 
-    init(options: StoreOptions, limits: LuaLimits, dryRun: Bool) throws {
-        locked = try LockedStore(options: options, dryRun: dryRun)
+    /// `output` receives what scripts `print`.
+    init(
+        options: StoreOptions, limits: LuaLimits, dryRun: Bool, deadline: RunDeadline,
+        output: @escaping (UnsafeRawBufferPointer) -> Void = LuaState.standardOutput
+    ) throws {
+        locked = try LockedStore(options: options, dryRun: dryRun, deadline: deadline)
         var mark = monotonicSeconds()
         do {
-            session = try Session(store: locked.store, now: locked.now, limits: limits)
+            session = try Session(store: locked.store, now: locked.now, limits: limits, output: output)
             session.keepsRunUndo = false
+            session.lua.deadline = deadline.nanoseconds
         } catch {
             locked.release()
             throw UsageError(error.message)
@@ -103,10 +125,11 @@ final class Batch {
 
     func save() throws -> Int64 { try locked.save() }
 
-    /// Closes the session and lets the lock go.
+    /// Lets the lock go, then closes the session: whatever closing a VM
+    /// takes, it never holds up another process.
     func release() {
-        session.close()
         locked.release()
+        session.close()
     }
 
     /// Runs the rule files' top level (declaring their rules); every problem
@@ -146,6 +169,33 @@ enum KeptUntilExit {
     static func keep(_ batch: LockedStore) { kept.append(batch) }
     static func keep(_ feed: ImportFeed) { kept.append(feed) }
     static func keep(_ committed: Store.Committed) { kept.append(committed) }
+}
+
+/// When a command must stop (`--max-run-time`, counted from its start).
+struct RunDeadline {
+    let limit: Duration?
+    /// On `monotonicSeconds`'s clock.
+    let at: Double?
+
+    init(_ limit: Duration?) {
+        self.limit = limit
+        at = limit.map { monotonicSeconds() + Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 }
+    }
+
+    /// On `LuaState.monotonicNanoseconds`'s clock (the same clock).
+    var nanoseconds: Int64? { at.map { Int64(($0 * 1e9).rounded(.down)) } }
+
+    var passed: Bool { at.map { monotonicSeconds() >= $0 } ?? false }
+
+    /// The refusal once it has passed, `doing` what.
+    func error(_ doing: String) -> UsageError {
+        let limit = limit.map { LuaState.describe($0) } ?? ""
+        return UsageError("stopped by --max-run-time (\(limit)) \(doing): nothing was written")
+    }
+
+    func check(_ doing: String) throws {
+        if passed { throw error(doing) }
+    }
 }
 
 /// Wall seconds of a batch's steps (0 for a step not taken).

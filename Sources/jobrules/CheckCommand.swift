@@ -70,11 +70,11 @@ struct CheckCommand: ParsableCommand {
             let count = session.rules.count
             print("ok: \(count) rule\(count == 1 ? "" : "s") in \(files.count) file\(files.count == 1 ? "" : "s")")
             for rule in session.rules {
-                print("  \(rule.name.padded(28)) on \(rule.collection.rawValue.padded(6))  \(rule.position.map(\.description) ?? "")")
+                print("  \(rule.name.terminalSafe().padded(28)) on \(rule.collection.rawValue.padded(6))  \(rule.position.map(\.description) ?? "")")
             }
             return
         }
-        print(problems.joined(separator: "\n"))
+        print(problems.joined(separator: "\n").terminalSafe(keepingLines: true))
         printError("jobrules: \(problems.count) problem\(problems.count == 1 ? "" : "s") in the rule files")
         throw ExitStatus.invalidInput
     }

@@ -31,19 +31,22 @@ struct ExecCommand: ParsableCommand {
 
     @OptionGroup var limitOptions: LimitOptions
 
+    @OptionGroup var runTime: RunTimeOptions
+
     @Argument(
         parsing: .postTerminator,
         help: ArgumentHelp("Arguments for the script, after --: the global `arg` (arg[0] is the script).", valueName: "ARG"))
     var scriptArguments: [String] = []
 
     func run() throws {
-        let source: Data
+        let source: [UInt8]
         do {
-            source = try Data(contentsOf: URL(fileURLWithPath: script))
+            source = try InputFile.read(script)
         } catch {
-            throw UsageError("cannot read '\(script)': \(fileErrorReason(error))")
+            throw UsageError(error.description)
         }
-        let batch = try Batch(options: storeOptions, limits: try limitOptions.limits(), dryRun: dryRun)
+        let deadline = RunDeadline(try runTime.limit())
+        let batch = try Batch(options: storeOptions, limits: try limitOptions.limits(), dryRun: dryRun, deadline: deadline)
         defer { batch.release() }
         let store = batch.store
         let name = URL(fileURLWithPath: script).lastPathComponent
@@ -52,8 +55,9 @@ struct ExecCommand: ParsableCommand {
             var arguments = LuaTable(array: scriptArguments.map { .string(LuaString($0)) })
             arguments.fields[0] = .string(LuaString(script))
             try batch.session.lua.setGlobal("arg", .table(arguments))
-            try batch.session.run(file: script, source: Array(source))
+            try batch.session.run(file: script, source: source)
         } catch {
+            if error.kind == .deadline { throw deadline.error("running \(script)") }
             // The script is one unit: nothing is saved, not even the expiry.
             printError("jobrules: " + error.report)
             throw ExitStatus.failure
@@ -63,6 +67,9 @@ struct ExecCommand: ParsableCommand {
             let progress = ProgressLine()
             outcome = batch.session.run(batch.session.rules, progress: progress.callback)
             progress.clear()
+            if outcome.outOfTime {
+                throw deadline.error(outcome.stoppedAt.map { "at rule \($0.rule) on \($0.kind) \($0.object)" } ?? "running the rules")
+            }
         }
         let changes = store.changes
         let revision = try batch.save()
@@ -76,10 +83,10 @@ struct ExecCommand: ParsableCommand {
                 out += Plan(changes).text(style: style)
             }
         } else if revision != batch.revision {
-            out += "jobrules: \(batch.file.path): revision \(batch.revision) → \(revision), \(changes.count) change\(changes.count == 1 ? "" : "s") saved\n"
+            out += "jobrules: \(batch.file.path.terminalSafe()): revision \(batch.revision) → \(revision), \(changes.count) change\(changes.count == 1 ? "" : "s") saved\n"
         }
         for failure in outcome.failures {
-            out += "jobrules: rule \(failure.rule) on \(failure.kind) \(failure.object): \(failure.error.report)\n"
+            out += "jobrules: rule \(failure.rule) on \(failure.kind) \(failure.object): \(failure.error.report)".terminalSafe(keepingLines: true) + "\n"
         }
         if !out.isEmpty { FileHandle.standardError.write(Data(out.utf8)) }
         if !outcome.failures.isEmpty { throw ExitStatus.failure }

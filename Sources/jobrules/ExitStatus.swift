@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Marketplace
 
 /// The exit codes of every command, in one place.
 enum ExitStatus {
@@ -17,10 +18,12 @@ struct UsageError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Writes a line to standard error, after flushing what was printed.
+/// Writes a line to standard error, after flushing what was printed. The
+/// text may hold data (ids, names, a feed's values): its control characters
+/// but newlines and tabs are shown escaped.
 func printError(_ text: String) {
     fflush(nil)
-    FileHandle.standardError.write(Data((text + "\n").utf8))
+    FileHandle.standardError.write(Data((text.terminalSafe(keepingLines: true) + "\n").utf8))
 }
 
 /// Runs the root command and maps every outcome to one exit code.

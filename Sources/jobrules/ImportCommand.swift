@@ -35,16 +35,21 @@ struct ImportCommand: ParsableCommand {
     @Flag(help: "Print the report as JSON (schema: docs/report.md).")
     var json = false
 
+    @OptionGroup var runTime: RunTimeOptions
+
     func run() throws {
+        let deadline = RunDeadline(try runTime.limit())
         // Read before taking the lock: a slow pipe must not hold other runs up.
         let readStart = monotonicSeconds()
         let bytes = try readFeed()
         let feed = ImportFeed.read(SourceBytes.copying(bytes), count: bytes.count)
         let readSeconds = monotonicSeconds() - readStart
-        let locked = try LockedStore(options: storeOptions, dryRun: dryRun)
+        try deadline.check("reading the feed")
+        let locked = try LockedStore(options: storeOptions, dryRun: dryRun, deadline: deadline)
         defer { locked.release() }
         var mark = monotonicSeconds()
-        let outcome = locked.store.apply(feed)
+        let outcome = locked.store.apply(feed, deadline: deadline.at)
+        if let line = outcome.stoppedAtLine { throw deadline.error("at line \(line) of the feed") }
         locked.seconds.rules = locked.seconds.lap(&mark)
         var report = ImportReport(feed: events == "-" ? "standard input" : events, locked: locked, outcome: outcome, lines: feed.lineCount)
         report.readSeconds = readSeconds
@@ -69,9 +74,9 @@ struct ImportCommand: ParsableCommand {
             return [UInt8](FileHandle.standardInput.readDataToEndOfFile())
         }
         do {
-            return [UInt8](try Data(contentsOf: URL(fileURLWithPath: events)))
+            return try InputFile.read(events)
         } catch {
-            throw UsageError("cannot read '\(events)': \(fileErrorReason(error))")
+            throw UsageError(error.description)
         }
     }
 }
@@ -124,7 +129,7 @@ struct ImportReport {
         }
         out += s.expiredLine
         let applied = refused ? "valid" : s.dryRun ? "to apply" : "applied"
-        out += "\(feed): \(lines) event\(lines == 1 ? "" : "s"): \(outcome.applied) \(applied), \(outcome.skipped) skipped (already applied), \(outcome.refused) refused\n"
+        out += "\(feed.terminalSafe()): \(lines) event\(lines == 1 ? "" : "s"): \(outcome.applied) \(applied), \(outcome.skipped) skipped (already applied), \(outcome.refused) refused\n"
         if !types.isEmpty || outcome.untypedRefused > 0 {
             func row(_ name: String, _ a: String, _ s: String, _ r: String) -> String {
                 name.padding(toLength: 30, withPad: " ", startingAt: 0) + a.leftPadded(9) + s.leftPadded(9) + r.leftPadded(9) + "\n"

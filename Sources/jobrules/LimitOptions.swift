@@ -24,7 +24,8 @@ struct LimitOptions: ParsableArguments {
 
     func limits() throws -> LuaLimits {
         guard let timeout = Self.parseDuration(timeout) else {
-            throw ValidationError("invalid --timeout '\(self.timeout)': expected seconds or a number with ms, s, m or h")
+            throw ValidationError(
+                "invalid --timeout '\(self.timeout)': expected seconds or a number with ms, s, m or h (like 500ms, 10s, 2m), at most 365 days")
         }
         guard let memory = Self.parseSize(memoryLimit) else {
             throw ValidationError("invalid --memory-limit '\(memoryLimit)': expected bytes or a number with K, M or G")
@@ -32,33 +33,89 @@ struct LimitOptions: ParsableArguments {
         return LuaLimits(timeout: timeout == .zero ? nil : timeout, memory: memory == 0 ? nil : memory)
     }
 
+    /// `DIGITS[.DIGITS][UNIT]` with UNIT one of ms, s (the default), m, h:
+    /// no sign, exponent or other base. A value between 0 and a nanosecond
+    /// rounds up to one (only `0` means none); at most 365 days.
     static func parseDuration(_ text: String) -> Duration? {
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
-        var number = Substring(text.trimmingCharacters(in: .whitespaces))
-        var scale = 1.0
-        for (suffix, factor) in units where number.hasSuffix(suffix) {
+        let units: [(String, Int64)] = [("ms", 1_000_000), ("s", 1_000_000_000), ("m", 60_000_000_000), ("h", 3_600_000_000_000)]
+        var number = Substring(text)
+        var scale: Int64 = 1_000_000_000
+        for (suffix, nanoseconds) in units where number.hasSuffix(suffix) {
             number = number.dropLast(suffix.count)
-            scale = factor
+            scale = nanoseconds
             break
         }
-        guard let value = Double(number), value.isFinite, value >= 0, value * scale <= 365 * 86400 else { return nil }
-        return .milliseconds(Int64((value * scale * 1000).rounded()))
+        let parts = number.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let whole = parts.first, !whole.isEmpty, whole.count <= 12, whole.allSatisfy({ $0.isASCII && $0.isNumber }),
+            let wholeValue = Int64(whole)
+        else { return nil }
+        let fraction = parts.count == 2 ? parts[1] : ""
+        guard parts.count == 1 || (!fraction.isEmpty && fraction.allSatisfy({ $0.isASCII && $0.isNumber })) else { return nil }
+        // Whole nanoseconds of the fraction, rounded up: its digits times the scale, over 10^digits.
+        var fractionNanoseconds: Int64 = 0
+        if !fraction.isEmpty {
+            let digits = fraction.prefix(18)
+            let exact = fraction.dropFirst(18).allSatisfy { $0 == "0" }
+            guard let value = Int64(digits) else { return nil }
+            var divisor: Int64 = 1
+            for _ in digits { divisor *= 10 }
+            let (product, overflow) = value.multipliedReportingOverflow(by: scale)
+            if overflow {
+                // 10^18 × scale doesn't fit: the fraction's first digits are enough.
+                let short = Int64(digits.prefix(9)) ?? 0
+                var shortDivisor: Int64 = 1
+                for _ in digits.prefix(9) { shortDivisor *= 10 }
+                fractionNanoseconds = (short * scale + shortDivisor - 1) / shortDivisor + 1
+            } else {
+                fractionNanoseconds = (product + divisor - 1) / divisor + (exact ? 0 : 1)
+            }
+        }
+        let (wholeNanoseconds, overflow) = wholeValue.multipliedReportingOverflow(by: scale)
+        let limit: Int64 = 365 * 86_400 * 1_000_000_000
+        guard !overflow, wholeNanoseconds <= limit, fractionNanoseconds <= limit - wholeNanoseconds else { return nil }
+        return .nanoseconds(wholeNanoseconds + fractionNanoseconds)
     }
 
+    /// `DIGITS[UNIT]` with UNIT one of B, K, M, G, KiB, MiB, GiB (powers of 1024).
     static func parseSize(_ text: String) -> Int? {
         let units: [(String, Int)] = [
             ("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("K", 1 << 10), ("M", 1 << 20), ("G", 1 << 30),
             ("B", 1),
         ]
-        var number = Substring(text.trimmingCharacters(in: .whitespaces))
+        var number = Substring(text)
         var scale = 1
         for (suffix, factor) in units where number.hasSuffix(suffix) {
             number = number.dropLast(suffix.count)
             scale = factor
             break
         }
-        guard let value = Int(number), value >= 0 else { return nil }
+        guard !number.isEmpty, number.count <= 18, number.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(number) else {
+            return nil
+        }
         let (bytes, overflow) = value.multipliedReportingOverflow(by: scale)
         return overflow ? nil : bytes
+    }
+}
+
+/// `--max-run-time`: the whole batch's cap, for the commands that run one.
+struct RunTimeOptions: ParsableArguments {
+    @Option(
+        name: .customLong("max-run-time"),
+        help: ArgumentHelp(
+            "Wall time the whole command may take (rules, events, saving): past it, it stops with nothing written, exit 2; 0 for none.",
+            valueName: "TIME"))
+    var maxRunTime: String = "30m"
+
+    func validate() throws {
+        _ = try limit()
+    }
+
+    /// The cap, or nil for none.
+    func limit() throws -> Duration? {
+        guard let time = LimitOptions.parseDuration(maxRunTime) else {
+            throw ValidationError(
+                "invalid --max-run-time '\(maxRunTime)': expected seconds or a number with ms, s, m or h (like 90s, 30m, 2h), at most 365 days")
+        }
+        return time == .zero ? nil : time
     }
 }

@@ -43,9 +43,15 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var limitOptions: LimitOptions
 
+    @OptionGroup var runTime: RunTimeOptions
+
     func run() throws {
+        let deadline = RunDeadline(try runTime.limit())
         let files = try RuleFile.resolved(rules)
-        let batch = try Batch(options: storeOptions, limits: try limitOptions.limits(), dryRun: dryRun)
+        // With --json, standard output holds the report alone: what scripts print goes to standard error.
+        let output: (UnsafeRawBufferPointer) -> Void = json ? { LuaState.standardError($0) } : { LuaState.standardOutput($0) }
+        let batch = try Batch(
+            options: storeOptions, limits: try limitOptions.limits(), dryRun: dryRun, deadline: deadline, output: output)
         defer { batch.release() }
         var mark = monotonicSeconds()
         let problems = batch.load(ruleFiles: files)
@@ -61,6 +67,10 @@ struct RunCommand: ParsableCommand {
         let progress = ProgressLine()
         let outcome = batch.session.run(selected, failFast: failFast, progress: progress.callback)
         progress.clear()
+        if outcome.outOfTime {
+            let at = outcome.stoppedAt.map { "at rule \($0.rule) on \($0.kind) \($0.object)" } ?? "running the rules"
+            throw deadline.error(at)
+        }
         batch.seconds.rules = batch.seconds.lap(&mark)
         var report = RunReport(batch: batch, outcome: outcome)
         if !outcome.stopped {

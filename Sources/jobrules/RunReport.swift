@@ -29,7 +29,7 @@ struct BatchSummary {
     var saved: Bool { revisionAfter != revisionBefore }
 
     /// The report's first line, whose end (": …" or " (dry run…)") the caller gives.
-    func title(style: TextStyle) -> String { style.bold("\(store) at \(RFC3339.format(now))") }
+    func title(style: TextStyle) -> String { style.bold("\(store.terminalSafe()) at \(RFC3339.format(now))") }
 
     /// The title's end for a written batch: ": revision 1 → 2, 5 changes saved".
     var savedLine: String {
@@ -42,7 +42,8 @@ struct BatchSummary {
 
     /// At most ten ids, then how many more.
     static func list(_ ids: [String]) -> String {
-        ids.count <= 10 ? ids.joined(separator: ", ") : ids.prefix(10).joined(separator: ", ") + ", … \(ids.count - 10) more"
+        let shown = ids.prefix(10).map { $0.terminalSafe() }.joined(separator: ", ")
+        return ids.count <= 10 ? shown : shown + ", … \(ids.count - 10) more"
     }
 
     /// The plan's heading and the plan (dry runs).
@@ -96,10 +97,10 @@ struct RunReport {
             out += "\n" + style.error("\(count) error\(count == 1 ? "" : "s")")
             out += outcome.stopped ? " (stopped at the first: --fail-fast)\n" : " (those items' changes were rolled back)\n"
             for failure in outcome.failures {
-                out += "  rule \(failure.rule) on \(failure.kind) \(failure.object):\n"
-                out += "    " + failure.error.message.replacingOccurrences(of: "\n", with: "\n    ") + "\n"
+                out += "  rule \(failure.rule.terminalSafe()) on \(failure.kind) \(failure.object.terminalSafe()):\n"
+                out += "    " + failure.error.message.terminalSafe(keepingLines: true).replacingOccurrences(of: "\n", with: "\n    ") + "\n"
                 if let traceback = failure.error.traceback, !traceback.isEmpty {
-                    out += "    " + traceback.replacingOccurrences(of: "\n", with: "\n    ") + "\n"
+                    out += "    " + traceback.terminalSafe(keepingLines: true).replacingOccurrences(of: "\n", with: "\n    ") + "\n"
                 }
             }
         }

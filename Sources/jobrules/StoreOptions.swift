@@ -10,14 +10,27 @@ struct StoreOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The run's clock, RFC 3339 (default: the real clock).", valueName: "TIME"))
     var now: String?
 
-    @Option(help: ArgumentHelp("Seconds to wait for another process holding the store's lock.", valueName: "SECONDS"))
-    var lockTimeout: Double = 30
+    @Option(
+        name: .customLong("lock-timeout"),
+        help: ArgumentHelp("How long to wait for another process holding the store's lock: seconds, or with a unit (500ms, 2m).", valueName: "TIME"))
+    var lockTimeoutText: String = "30"
 
     func validate() throws {
         if let now, RFC3339.parse(now) == nil {
-            throw ValidationError("--now: not an RFC 3339 time: '\(now)' (expected like 2026-11-21T09:30:00Z)")
+            throw ValidationError(
+                RFC3339.parseUnbounded(now) != nil
+                    ? "--now: '\(now)' is out of range (\(RFC3339.rangeDescription))"
+                    : "--now: not an RFC 3339 time: '\(now)' (expected like 2026-11-21T09:30:00Z)")
         }
-        guard lockTimeout >= 0 else { throw ValidationError("--lock-timeout: must be 0 or more seconds") }
+        guard LimitOptions.parseDuration(lockTimeoutText) != nil else {
+            throw ValidationError("invalid --lock-timeout '\(lockTimeoutText)': expected seconds or a number with ms, s, m or h")
+        }
+    }
+
+    /// `--lock-timeout` in seconds.
+    var lockTimeout: Double {
+        guard let d = LimitOptions.parseDuration(lockTimeoutText) else { return 30 }
+        return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 
     /// The run's clock: `--now`, or the real one (read once per run).

@@ -4,7 +4,7 @@ import Testing
 
 /// A JSON value as a tree the tests can edit (JSONSerialization's `Any`
 /// can't tell `true` from `1` on Linux, nor keep a key order).
-indirect enum JSON: Equatable {
+indirect enum JSON: Equatable, Sendable {
     case null
     case bool(Bool)
     case number(String)
@@ -235,6 +235,13 @@ indirect enum JSON: Equatable {
                     continue
                 }
                 #expect(again.encoded() == written, "\(what)")
+                // Whatever numbers and times it holds, the actions that count and
+                // add to them refuse or work: none traps, none writes what can't be read.
+                Self.exercise(again)
+                guard case .accepted = Self.decode(again.encoded()) else {
+                    Issue.record("\(what): after its actions, the store wrote what it can't read")
+                    continue
+                }
             }
         }
         #expect(refused > iterations / 2)
@@ -243,6 +250,36 @@ indirect enum JSON: Equatable {
 
     static let interesting: [UInt8] = Array("{}[]\",:\\0-e.9 tn".utf8) + [0x00, 0x1F, 0x7F, 0xC3, 0xE2, 0xFF]
 
+    /// Numbers at the edges of what JSON numbers, Int64 and Double hold.
+    static let edgeNumbers = [
+        "9223372036854775807", "9223372036854775808", "-9223372036854775808", "9007199254740991", "9007199254740992",
+        "18446744073709551615", "1e308", "-1e308", "1.7976931348623157e308", "4.9e-324", "-0", "0", "1", "365", "366", "0.5", "1e15", "1e16",
+    ]
+    /// Times at the edges of the range, and just past them.
+    static let edgeTimes = [
+        "0000-12-30T00:00:00Z", "0001-01-01T00:00:00Z", "0001-01-01T00:00:00+00:01", "9999-12-31T23:59:59Z", "9999-12-31T23:59:60Z",
+        "9999-12-31T23:00:00-01:00", "9999-12-28T00:00:00Z", "1970-01-01T00:00:00Z", "1969-12-31T23:59:59Z", "2024-02-29T12:00:00.999999999Z",
+        "2023-02-29T00:00:00Z", "2026-11-21T09:30:00+14:00",
+    ]
+
+    /// Every action that adds to a count or a time, on every object it fits,
+    /// at the latest time there is: each refuses or works.
+    static func exercise(_ store: Store) {
+        let latest = RFC3339.range.upperBound
+        store.expireDueJobs(at: latest)
+        for i in store.jobs.indices {
+            try? store.decline(job: i, reason: "edge", at: latest)
+            try? store.reply(job: i, text: "edge", at: latest)
+            _ = store.jobs[i].expiresAt
+        }
+        for i in store.orders.indices {
+            try? store.requestExtension(order: i, days: 365, reason: "edge", at: latest)
+            try? store.answerExtension(order: i, accepted: true, at: latest)
+            _ = store.orders[i].hoursToDue(at: latest)
+            _ = store.orders[i].isLate(at: RFC3339.range.lowerBound)
+        }
+    }
+
     /// One edit: of the bytes, or of the tree (then written out afresh).
     static func edit(_ bytes: [UInt8], tree: JSON, paths: [(String, JSON)], rng: inout SplitMix64) -> (String, [UInt8]) {
         guard !bytes.isEmpty else { return ("nothing to edit", bytes) }
@@ -250,7 +287,19 @@ indirect enum JSON: Equatable {
         let at = Int.random(in: 0..<bytes.count, using: &rng)
         let span = min(Int.random(in: 1...64, using: &rng), bytes.count - at)
         let (path, value) = paths[Int.random(in: 0..<paths.count, using: &rng)]
-        switch Int.random(in: 0..<11, using: &rng) {
+        switch Int.random(in: 0..<13, using: &rng) {
+        case 11:
+            // A number at an edge, where the sample has a number.
+            let numbers = paths.filter { if case .number = $0.1 { return true } else { return false } }
+            guard let (numberPath, _) = numbers.randomElement(using: &rng) else { return ("no number", bytes) }
+            let edge = edgeNumbers[Int.random(in: 0..<edgeNumbers.count, using: &rng)]
+            return ("\(numberPath) = \(edge)", Array(tree.replacing(numberPath, with: .number(edge)).text.utf8))
+        case 12:
+            // A time at an edge, where the sample has a time.
+            let times = paths.filter { if case .string(let s) = $0.1 { return RFC3339.parse(s) != nil } else { return false } }
+            guard let (timePath, _) = times.randomElement(using: &rng) else { return ("no time", bytes) }
+            let edge = edgeTimes[Int.random(in: 0..<edgeTimes.count, using: &rng)]
+            return ("\(timePath) = \(edge)", Array(tree.replacing(timePath, with: .string(edge)).text.utf8))
         case 0:
             out[at] = UInt8.random(in: 0...255, using: &rng)
             return ("byte \(at) changed", out)

@@ -89,21 +89,72 @@ import Testing
         second.unlock()
     }
 
-    @Test func auditEntriesOfASaveThatNeverLandedAreDropped() throws {
+    static let auditLines = [
+        #"{"run":"a","revision":1,"at":"2026-11-21T09:30:00Z","actor":"x","kind":"job","object":"J-1","field":"tags","old":null,"new":"a"}"#,
+        #"{"run":"b","revision":2,"at":"2026-11-21T09:31:00Z","actor":"x","kind":"job","object":"J-1","field":"tags","old":"a","new":null}"#,
+    ]
+
+    /// Notes in the lock file, as a save does before appending, that revision
+    /// `revision` of run `run` began appending at `offset`.
+    func notePendingSave(revision: Int64, run: String, offset: Int) throws {
+        let record = "pending \(revision) \(run) \(offset)"
+        let line = record + String(repeating: " ", count: 127 - record.count) + "\n"
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: file.lockPath))
+        try handle.seek(toOffset: 64)
+        handle.write(Data(line.utf8))
+        try handle.close()
+    }
+
+    @Test func auditLinesOfASaveThatNeverLandedAreDropped() throws {
         defer { cleanUp() }
-        let lines = [
-            #"{"run":"a","revision":1,"at":"2026-11-21T09:30:00Z","actor":"x","kind":"job","object":"J-1","field":"tags","old":[],"new":["a"]}"#,
-            #"{"run":"b","revision":2,"at":"2026-11-21T09:31:00Z","actor":"x","kind":"job","object":"J-1","field":"tags","old":["a"],"new":[]}"#,
-        ]
+        let lines = Self.auditLines
         let torn = #"{"run":"b","revision":2,"at":"2026-11-21T09:31:00Z","act"#
-        // A store at revision 1 whose log holds a save of revision 2 and a torn line.
+        // A store at revision 1; the save of revision 2 appended a line and a torn one, and died.
         try (lines.joined(separator: "\n") + "\n" + torn).write(toFile: file.auditPath, atomically: false, encoding: .utf8)
-        file.reconcileAudit(storeRevision: 1)
+        try notePendingSave(revision: 2, run: "b", offset: lines[0].utf8.count + 1)
+        try file.recover(storeRevision: 1)
         #expect(try auditLines() == [lines[0], ""])
-        file.reconcileAudit(storeRevision: 1)
+        // Done once: the record is cleared.
+        try file.recover(storeRevision: 1)
         #expect(try auditLines() == [lines[0], ""])
-        file.reconcileAudit(storeRevision: 0)
-        #expect(try auditLines() == [""])
+    }
+
+    @Test func aStoreOlderThanItsAuditLogIsRefusedAndTheLogKept() throws {
+        defer { cleanUp() }
+        let lines = Self.auditLines
+        let text = lines.joined(separator: "\n") + "\n"
+        try text.write(toFile: file.auditPath, atomically: false, encoding: .utf8)
+        // No save in progress: a store at revision 1 under a log at 2 was put back from a copy.
+        #expect(throws: StoreError.restored(path: file.path, storeRevision: 1, auditRevision: 2)) {
+            try file.recover(storeRevision: 1)
+        }
+        #expect(try String(contentsOfFile: file.auditPath, encoding: .utf8) == text)
+        // A record of another save doesn't make these lines its own.
+        try notePendingSave(revision: 2, run: "c", offset: lines[0].utf8.count + 1)
+        #expect(throws: StoreError.unfinishedSaveMixed(path: file.auditPath, revision: 2)) {
+            try file.recover(storeRevision: 1)
+        }
+        #expect(try String(contentsOfFile: file.auditPath, encoding: .utf8) == text)
+        try file.recover(storeRevision: 2)
+    }
+
+    @Test func aLineJobrulesDidNotWriteStaysAndTheNextSaveStartsANewLine() throws {
+        defer { cleanUp() }
+        let foreign = "a note someone added, without a newline"
+        try (Self.auditLines[0] + "\n" + foreign).write(toFile: file.auditPath, atomically: false, encoding: .utf8)
+        let lock = try file.lock(timeout: 1)
+        defer { lock.unlock() }
+        var loaded = try file.load()
+        try file.recover(storeRevision: 1)
+        #expect(try auditLines() == [Self.auditLines[0], foreign])
+        let store = loaded.store
+        try store.open(job: try #require(store.job("J-1001")), at: now)
+        _ = try file.save(store, over: loaded.version, audit: AuditBatch(runID: "r", at: now, changes: store.changes))
+        loaded = try file.load()
+        let after = try auditLines()
+        // Opening a job is two changes: its status and `opened_at`.
+        #expect(after.count == 5 && after[0] == Self.auditLines[0] && after[1] == foreign && after[4] == "", "\(after)")
+        #expect(after[2...3].allSatisfy { $0.hasPrefix(#"{"run":"r","revision":1,"#) })
     }
 
     @Test func staleTemporaryFilesAreRemovedBySaving() throws {

@@ -148,7 +148,7 @@ import Testing
             == "test.lua:1: rule 'x': 'where': unknown filter field 'statu' for jobs (known: assignee, id, merchant, service, source, status, tag, unassigned)")
         #expect(lab.error("rule{name = 'x', on = 'orders', where = {unassigned = true}, run = print}").contains("unknown filter field 'unassigned' for orders"))
         #expect(lab.error("rule{name = 'x', on = 'jobs', where = 'new', run = print}") == "test.lua:1: rule 'x': 'where' must be a filter table or a function, not string")
-        #expect(lab.error("rule{on = 'jobs', run = print}") == "test.lua:1: rule: 'name' must be a string of 1 to 100 characters without spaces")
+        #expect(lab.error("rule{on = 'jobs', run = print}") == "test.lua:1: rule: 'name' must be a string of 1 to 100 characters without spaces or control characters")
         #expect(lab.error("rule{name = 'x', on = 'jobs', run = print, descripton = 'typo'}")
             == "test.lua:1: rule 'x': unknown key 'descripton' (a rule has description, name, on, run, where)")
         try lab.run("rule{name = 'x', on = 'jobs', run = print}")

@@ -25,13 +25,23 @@ struct Binary {
         let status: Int32
         let stdout: String
         let stderr: String
+        /// It ran past the run's `timeout` and was killed.
+        var timedOut = false
+        /// Wall seconds it took.
+        var seconds = 0.0
     }
 
     /// Runs with `arguments` in `directory`; standard input is `input` (a pipe), or empty.
-    func run(_ arguments: [String], in directory: URL? = nil, input: String? = nil) throws -> Result {
+    /// Past `timeout` seconds, the process is killed (`timedOut`): a test of a
+    /// limit never hangs the suite when the limit doesn't hold.
+    func run(
+        _ arguments: [String], in directory: URL? = nil, input: String? = nil, timeout: Double? = nil,
+        environment: [String: String]? = nil
+    ) throws -> Result {
         let process = Process()
         process.executableURL = url
         process.arguments = arguments
+        if let environment { process.environment = environment }
         if let directory { process.currentDirectoryURL = directory }
         let out = Pipe()
         let err = Pipe()
@@ -39,7 +49,10 @@ struct Binary {
         process.standardError = err
         let stdin = Pipe()
         process.standardInput = input == nil ? FileHandle.nullDevice : stdin
+        let started = Date()
         try process.run()
+        let watchdog = Watchdog(pid: process.processIdentifier)
+        if let timeout { DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { watchdog.fire() } }
         if let input {
             stdin.fileHandleForWriting.write(Data(input.utf8))
             try stdin.fileHandleForWriting.close()
@@ -50,11 +63,34 @@ struct Binary {
         DispatchQueue.global().async(group: group) { errData = err.fileHandleForReading.readDataToEndOfFile() }
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         group.wait()
+        watchdog.exited()
         process.waitUntilExit()
         return Result(
             status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: errData, as: UTF8.self))
+            stderr: String(decoding: errData, as: UTF8.self), timedOut: watchdog.killed, seconds: Date().timeIntervalSince(started))
     }
+}
+
+/// Kills a process that runs too long, unless it was seen to end first
+/// (its pipes closed: it exited or is exiting, and is not yet reaped).
+final class Watchdog: @unchecked Sendable {
+    private let lock = NSLock()
+    private let pid: Int32
+    private var done = false
+    private var didKill = false
+    var killed: Bool { lock.withLock { didKill } }
+
+    init(pid: Int32) { self.pid = pid }
+
+    func fire() {
+        lock.withLock {
+            guard !done else { return }
+            didKill = true
+            kill(pid, SIGKILL)
+        }
+    }
+
+    func exited() { lock.withLock { done = true } }
 }
 
 /// Runs a tool of the machine (found on PATH) with `arguments` in `directory`;

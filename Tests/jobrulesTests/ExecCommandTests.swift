@@ -35,7 +35,7 @@ import Testing
             result.stderr == """
                 jobrules: bad.lua:2: too big: 5
                 stack traceback:
-                \t[C]: in global 'error'
+                \t[C]: in function 'error'
                 \tbad.lua:2: in local 'check'
                 \tbad.lua:5: in main chunk
 

@@ -115,4 +115,292 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.url.path).sorted()
             == ["hostile.lua", "store.json", "store.json.audit.jsonl", "store.json.lock"])
     }
+
+    // MARK: Limits a script must not escape
+
+    /// Runs `exec SCRIPT` on the store with `extra` options, killed after 20 s.
+    func exec(_ name: String, _ source: String, _ extra: [String] = []) throws -> Binary.Result {
+        try scratch.write(name, source)
+        return try jobrules.run(["exec", name, "--now", "2026-11-21T09:00:00Z"] + extra, in: scratch.url, timeout: 20)
+    }
+
+    /// A runaway script: stopped by the time limit (`limit`, as the message
+    /// says it) within a few seconds, exit 1.
+    func expectStopped(
+        _ result: Binary.Result, _ what: String, limit: String = "0.5 s", within: Double = 6,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        #expect(!result.timedOut, "\(what): still running after 20 s", sourceLocation: sourceLocation)
+        #expect(result.status == 1, "\(what): \(result.stderr)", sourceLocation: sourceLocation)
+        #expect(result.stderr.contains("time limit exceeded (\(limit))"), "\(what): \(result.stderr)", sourceLocation: sourceLocation)
+        #expect(result.seconds < within, "\(what): took \(result.seconds) s", sourceLocation: sourceLocation)
+    }
+
+    @Test func closeHandlersOfCoroutinesAreStoppedByTheTimeLimit() throws {
+        let closed = try exec("close.lua", """
+            local co = coroutine.create(function()
+              local x <close> = setmetatable({}, {__close = function() while true do end end})
+              coroutine.yield()
+            end)
+            coroutine.resume(co)
+            coroutine.close(co)
+            """, ["--timeout", "500ms"])
+        expectStopped(closed, "coroutine.close")
+        let wrapped = try exec("wrap.lua", """
+            local f = coroutine.wrap(function()
+              local x <close> = setmetatable({}, {__close = function() while true do end end})
+              coroutine.yield()
+              error("boom")
+            end)
+            f() f()
+            """, ["--timeout", "500ms"])
+        expectStopped(wrapped, "coroutine.wrap erroring")
+        // A close handler that runs a while but ends is still run, inside the limits.
+        let ends = try exec("ends.lua", """
+            local co = coroutine.create(function()
+              local x <close> = setmetatable({}, {__close = function() print("closed") end})
+              coroutine.yield()
+            end)
+            coroutine.resume(co)
+            print(coroutine.close(co))
+            print(pcall(coroutine.close, coroutine.running()))
+            """)
+        #expect(ends.status == 0 && ends.stdout == "closed\ntrue\nfalse\tcannot close a running coroutine\n", "\(ends.stdout)\(ends.stderr)")
+    }
+
+    @Test func finalizersAreRefusedAndNeverHoldTheLock() throws {
+        // A finalizer would run with hooks off (Lua turns them off for __gc): no limit could stop it.
+        try scratch.write("gc.lua", """
+            setmetatable({}, {__gc = function() while true do end end})
+            rule{name = "x", on = "jobs", run = function(job) end}
+            """)
+        let run = try jobrules.run(["run", "--rules", "gc.lua", "--now", "2026-11-21T09:00:00Z"], in: scratch.url, timeout: 20)
+        #expect(!run.timedOut)
+        #expect(run.status == 2)
+        #expect(run.stderr.contains("gc.lua:1: a __gc finalizer is not allowed in rules and scripts"), "\(run.stderr)")
+        // The same in a rule that also fills the heap: the emergency collection finds no finalizer to run.
+        try scratch.write("gc-bomb.lua", """
+            rule{name = "bomb", on = "jobs", where = {status = "new"}, run = function(job)
+              local ok = pcall(setmetatable, {}, {__gc = function() while true do end end})
+              local t = {} while true do t[#t + 1] = string.rep("x", 4096) .. #t end
+            end}
+            """)
+        let bomb = try jobrules.run(
+            ["run", "--rules", "gc-bomb.lua", "--now", "2026-11-21T09:00:00Z", "--memory-limit", "32M"], in: scratch.url, timeout: 30)
+        #expect(!bomb.timedOut)
+        #expect(bomb.status == 1, "\(bomb.stderr)")
+        #expect(bomb.stdout.contains("memory limit exceeded (32 MiB)"))
+        // And the lock is free for the next run at once.
+        let next = try jobrules.run(["run", "--rules", "gc-bomb.lua", "--only", "bomb", "--dry-run", "--lock-timeout", "0"], in: scratch.url, timeout: 30)
+        #expect(!next.stderr.contains("locked"), "\(next.stderr)")
+    }
+
+    /// Library functions that loop in C: each stopped by the time limit, or
+    /// done at once where there is nothing to loop over. Without a check of
+    /// their own, each runs far past its limit: hours for the patterns, the
+    /// table shifts and moves, 10 s or more for the sort and the compile.
+    static let longLibraryCalls: [(name: String, code: String, timeout: String)] = [
+        ("trim", #"local s = "x" .. string.rep(" ", 40000) .. "x" return s:match("^%s*(.-)%s*$")"#, "500ms"),
+        ("find", #"return string.find(("a"):rep(30000), ".-.-.-b")"#, "500ms"),
+        ("gsub", #"return (("a"):rep(30000)):gsub(".-.-.-b", "")"#, "500ms"),
+        ("gmatch", #"for x in (("a"):rep(30000)):gmatch(".-.-.-b") do end"#, "500ms"),
+        ("balanced", #"return (("(("):rep(20000)):find("%b()%b()%b()x")"#, "500ms"),
+        ("move", #"return table.move({1}, 1, 2^40, 1, {})"#, "500ms"),
+        ("insert", #"table.insert(setmetatable({}, {__len = function() return 2^50 end}), 1, "x")"#, "500ms"),
+        ("remove", #"table.remove(setmetatable({}, {__len = function() return 2^50 end}), 1)"#, "500ms"),
+        ("sort", #"local t = {} for i = 1, 30000000 do t[i] = (i * 7919) % 30000001 end table.sort(t)"#, "2s"),
+        ("load", #"load(("x = 1 "):rep(80000000))"#, "2s"),
+    ]
+
+    @Test func longRunningLibraryFunctionsStopAtTheTimeLimit() throws {
+        for call in Self.longLibraryCalls {
+            let result = try exec(call.name + ".lua", call.code, ["--timeout", call.timeout, "--memory-limit", "2G"])
+            expectStopped(result, call.name, limit: call.timeout == "2s" ? "2 s" : "0.5 s")
+        }
+        // Nothing to repeat: done at once, not 2^62 empty copies. A plain
+        // search is linear: done at once, not in length × length steps.
+        let quick = try exec("quick.lua", """
+            print(#string.rep("", 2^62), #string.rep("", 2^62, ""), #string.rep("ab", 3, ","))
+            local s = ("a"):rep(20000000)
+            print(s:find(("a"):rep(10000) .. "b", 1, true), s:find(("a"):rep(10000) .. "b"), s:find("aab", -3, true))
+            """, ["--timeout", "500ms", "--memory-limit", "1G"])
+        #expect(quick.status == 0 && quick.stdout == "0\t0\t8\nnil\tnil\tnil\n", "\(quick.stdout)\(quick.stderr)")
+    }
+
+    @Test func whatAScriptMakesTheHostHoldCountsAgainstItsLimits() throws {
+        // Tags: a job has at most 100.
+        let tags = try exec("tags.lua", #"local job = jobs.get("J-1001") for i = 1, 9000 do job:tag("t" .. i) end"#)
+        #expect(tags.status == 1)
+        #expect(tags.stderr.contains("tags.lua:1: job J-1001 already has 100 tags, the most a job can have"), "\(tags.stderr)")
+        // Notes: many small ones are cheap, and the audit log grows with them, not with their square.
+        let notes = try exec("notes.lua", #"local job = jobs.get("J-1001") for i = 1, 16000 do job:note("n") end job:tag("a") job:untag("a")"#)
+        #expect(notes.status == 0, "\(notes.stderr)")
+        let audit = try FileManager.default.attributesOfItem(atPath: scratch.url.appendingPathComponent("store.json.audit.jsonl").path)
+        #expect((audit[.size] as? Int ?? 0) < 16000 * 300, "\(audit[.size] ?? 0) bytes of audit log for 16 000 notes")
+        // Big notes: the host's copies count with the heap.
+        let big = try exec("big.lua", #"local job = jobs.get("J-1002") local t = string.rep("x", 1 << 20) for i = 1, 16000 do job:note(t) end"#, ["--memory-limit", "64M"])
+        #expect(big.status == 1)
+        #expect(big.stderr.contains("memory limit exceeded (64 MiB; "), "\(big.stderr)")
+        #expect(big.stderr.contains("of it held by the changes this call made)"), "\(big.stderr)")
+        // Emails: at most 10 000 from one call.
+        let mail = try exec("mail.lua", #"for i = 1, 300000 do notify{to = "m1", subject = "s" .. i, body = string.rep("b", 1000)} end"#)
+        #expect(mail.status == 1)
+        #expect(mail.stderr.contains("mail.lua:1: notify: more than 10000 emails in one call"), "\(mail.stderr)")
+        // Under an address-space limit, an error, not a crash.
+        let shell = Binary(path: "/bin/sh")
+        let limited = try shell.run(
+            ["-c", "ulimit -v 2000000; exec \"$0\" exec big.lua --now 2026-11-21T09:00:00Z --memory-limit 1G", jobrules.url.path],
+            in: scratch.url, timeout: 60)
+        #expect(limited.status == 1, "\(limited.stderr)")
+        #expect(limited.stderr.contains("memory limit exceeded"), "\(limited.stderr)")
+        #expect(!limited.stderr.contains("Fatal error"))
+    }
+
+    @Test func aTimeLimitIsNeverLessThanAsked() throws {
+        let loop = #"local c = os.clock() while os.clock() - c < 0.3 do end print("finished")"#
+        for tiny in ["0.4ms", "0.0000000001s", "0.000001"] {
+            let result = try exec("tiny.lua", loop, ["--timeout", tiny])
+            #expect(result.status == 1, "--timeout \(tiny): \(result.stdout)")
+            #expect(result.stderr.contains("time limit exceeded"))
+        }
+        for bad in ["0x10", "1e-9s", " 5", "+5", "-1", "5 s", "inf", "nan", "5sec", "1.5.2", ".5"] {
+            let result = try exec("tiny.lua", loop, ["--timeout=" + bad])
+            #expect(result.status == 2, "--timeout '\(bad)' was taken")
+            #expect(result.stderr.contains("invalid --timeout '\(bad)'"), "\(result.stderr)")
+        }
+        for bad in ["0x10", "1e3", "-64M", "64 M"] {
+            let result = try exec("tiny.lua", loop, ["--memory-limit=" + bad])
+            #expect(result.status == 2 && result.stderr.contains("invalid --memory-limit"), "--memory-limit '\(bad)' was taken")
+        }
+        let lock = try exec("tiny.lua", loop, ["--lock-timeout", "0x10"])
+        #expect(lock.status == 2 && lock.stderr.contains("invalid --lock-timeout '0x10'"))
+    }
+
+    @Test func aWholeBatchStopsAtMaxRunTimeWithNothingWritten() throws {
+        let storePath = scratch.url.appendingPathComponent("store.json").path
+        let before = try Data(contentsOf: URL(fileURLWithPath: storePath))
+        // Each item is well within --timeout; together they are not within --max-run-time.
+        try scratch.write("slow.lua", #"rule{name = "slow", on = "jobs", run = function(job) local c = os.clock() while os.clock() - c < 0.2 do end job:tag("slow") end}"#)
+        let run = try jobrules.run(["run", "--rules", "slow.lua", "--now", "2026-11-21T09:00:00Z", "--max-run-time", "1s"], in: scratch.url, timeout: 30)
+        #expect(run.status == 2)
+        #expect(run.stderr.contains("jobrules: stopped by --max-run-time (1 s) at rule slow on job "), "\(run.stderr)")
+        #expect(run.stderr.contains(": nothing was written"))
+        #expect(run.seconds < 5)
+        // One call with no time limit of its own is cut too.
+        try scratch.write("forever.lua", #"rule{name = "forever", on = "jobs", run = function(job) while true do end end}"#)
+        let forever = try jobrules.run(
+            ["run", "--rules", "forever.lua", "--now", "2026-11-21T09:00:00Z", "--timeout", "0", "--max-run-time", "1s"], in: scratch.url, timeout: 30)
+        #expect(!forever.timedOut && forever.status == 2, "\(forever.stderr)")
+        let script = try exec("forever-script.lua", "while true do end", ["--timeout", "0", "--max-run-time", "500ms"])
+        #expect(!script.timedOut && script.status == 2, "\(script.stderr)")
+        #expect(script.stderr.contains("stopped by --max-run-time (0.5 s) running forever-script.lua"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: storePath)) == before)
+        #expect(!FileManager.default.fileExists(atPath: storePath + ".audit.jsonl"))
+        // The default is there, and 0 means none.
+        let help = try jobrules.run(["run", "--help"])
+        #expect(help.stdout.contains("--max-run-time <TIME>") && help.stdout.contains("(default: 30m)"))
+    }
+
+    @Test func anImportStopsAtMaxRunTimeWithNothingWritten() throws {
+        let storePath = scratch.url.appendingPathComponent("store.json").path
+        let before = try Data(contentsOf: URL(fileURLWithPath: storePath))
+        let lines = (1...3000).map { #"{"event":"c\#($0)","type":"contact.received","at":"2026-11-21T09:10:00Z","contact":{"id":"k\#($0)","email":"k\#($0)@example.com"}}"# }
+        try scratch.write("feed.jsonl", lines.joined(separator: "\n") + "\n")
+        let result = try jobrules.run(["import", "feed.jsonl", "--now", "2026-11-21T09:30:00Z", "--max-run-time", "1ms"], in: scratch.url, timeout: 30)
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("jobrules: stopped by --max-run-time (0.001 s) "), "\(result.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: storePath)) == before)
+        let unlimited = try jobrules.run(["import", "feed.jsonl", "--now", "2026-11-21T09:30:00Z", "--max-run-time", "0"], in: scratch.url, timeout: 30)
+        #expect(unlimited.status == 0, "\(unlimited.stderr)")
+    }
+
+    @Test func anObjectARollbackRemovedRefusesInsteadOfReadingItsSuccessor() throws {
+        try scratch.write("stale.lua", """
+            local function only(job) return job.id == "J-1001" end
+            rule{name = "first", on = "jobs", where = only, run = function(job) M = job:reply("first") E = notify{to = "m1", subject = "s1"} error("boom") end}
+            rule{name = "second", on = "jobs", where = only, run = function(job)
+              job:reply("second") notify{to = "m2", subject = "s2"}
+              local ok, e = pcall(function() return M.body end)
+              local ok2, e2 = pcall(function() return E.subject end)
+              print(ok, e) print(ok2, e2)
+            end}
+            """)
+        let result = try jobrules.run(["run", "--rules", "stale.lua", "--now", "2026-11-21T09:00:00Z", "--dry-run"], in: scratch.url)
+        #expect(result.stdout.contains("false\tstale.lua:5: this message object was rolled back (an error or an undo removed it): it no longer exists"), "\(result.stdout)")
+        #expect(result.stdout.contains("false\tstale.lua:6: this outbox entry object was rolled back"), "\(result.stdout)")
+    }
+
+    @Test func extremeNumbersGivenToTheAPIAreRefusedNeverTrap() throws {
+        let result = try exec("numbers.lua", """
+            local values = {math.maxinteger, math.mininteger, 2^63, -2^63, 1e308, -1e308, 0/0, 1/0, -1/0, 0.5, -1, 0}
+            local job, order = jobs.get("J-1001"), orders.get("O-1")
+            local calls = 0
+            for _, v in ipairs(values) do
+              for _, f in ipairs{
+                function() return hours(v) end, function() return days(v) end, function() return time.iso(v) end,
+                function() return order:request_extension(v, "x") end, function() return jobs.get(v) end,
+                function() return jobs.where{created_at = v} end, function() return jobs.count{hours_left = v} end,
+                function() return orders.where{due_at = v} end, function() return job:reply(v) end, function() return job:note(v) end,
+                function() return notify{to = "m1", subject = tostring(v), job = v} end,
+                function() return agency.set_preference("available", v) end, function() return job:tag(v) end,
+                function() return string.rep("x", v) end, function() return ("x"):sub(v, v) end,
+                function() return table.concat({1, 2}, ",", v, v) end, function() return utf8.char(v) end,
+                function() return os.date("!%Y", v) end, function() return os.time{year = v, month = 1, day = 1} end,
+                function() return table.unpack({}, v, v) end, function() return table.move({}, v, v, v) end,
+                function() return table.insert({}, v, 1) end, function() return ("x"):rep(3, v) end,
+              } do
+                pcall(f)
+                calls = calls + 1
+              end
+            end
+            print(calls)
+            """, ["--dry-run"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == "276\n")
+    }
+
+    @Test func withJSONStandardOutputIsOneDocument() throws {
+        try scratch.write("chatty.lua", #"print("loading") rule{name = "chatty", on = "jobs", where = {status = "new"}, run = function(job) print("at", job.id) job:tag("seen") end}"#)
+        let result = try jobrules.run(["run", "--rules", "chatty.lua", "--now", "2026-11-21T09:00:00Z", "--json"], in: scratch.url)
+        #expect(result.status == 0, "\(result.stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        #expect(report?["saved"] as? Bool == true)
+        #expect(result.stderr.hasPrefix("loading\nat\tJ-"), "\(result.stderr)")
+    }
+
+    /// Every road to the tables behind the API and the libraries.
+    @Test func noRuleFileCanChangeTheAPIOrALibraryForAnother() throws {
+        try scratch.write("a-attack.lua", """
+            local attempts = {
+              function() local _, t = pairs(jobs) t.count = function() return 999 end end,
+              function() local _, t = pairs(members) rawset(t, "for_service", function() return {} end) end,
+              function() local f, t = pairs(string) local k, v = f(t, nil) t[k] = nil end,
+              function() for k, v in pairs(os) do os[k] = nil end end,
+              function() local mt = getmetatable(jobs) mt.__index = {} end,
+              function() local mt = getmetatable("") mt.__index = {} end,
+              function() local t = getmetatable(jobs.get("J-1001")) t.__index = nil end,
+              function() rawset(table, "insert", print) end,
+              function() next(jobs, nil) end,
+              function() for i, v in ipairs(jobs) do end end,
+              function() local ok, e = pcall(error, jobs) e.count = nil end,
+              function() coroutine.wrap(function() local _, t = pairs(math) t.floor = nil end)() end,
+              function() setmetatable(jobs, {}) end,
+              function() jobs.count = nil end,
+            }
+            for i, attack in ipairs(attempts) do pcall(attack) end
+            rule{name = "attack", on = "jobs", run = function(job) end}
+            """)
+        try scratch.write("b-assign.lua", """
+            rule{name = "check", on = "jobs", where = {status = "new"}, run = function(job)
+              assert(jobs.count{} == 30, "jobs.count changed")
+              assert(#members.for_service(job.service) >= 0 and members.for_service("seo")[1] ~= nil, "members.for_service changed")
+              assert(string.rep("a", 2) == "aa" and os.time and math.floor(1.5) == 1 and table.insert, "a library changed")
+              job:tag("checked")
+            end}
+            """)
+        let result = try jobrules.run(["run", "--rules", "a-attack.lua", "b-assign.lua", "--now", "2026-11-21T09:00:00Z", "--json"], in: scratch.url)
+        #expect(result.status == 0, "\(result.stdout)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect((report["errors"] as? [Any])?.isEmpty == true, "\(report["errors"] ?? "")")
+    }
 }

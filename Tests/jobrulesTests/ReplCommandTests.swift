@@ -187,6 +187,30 @@ import Testing
         try t.expect("jobrules> ")
     }
 
+    @Test func objectsAnUndoRemovedRefuseInsteadOfReadingTheirSuccessors() throws {
+        let t = try repl()
+        t.enter("j = jobs.get(\"J-1001\")")
+        t.enter("m = j:reply(\"first\")")
+        try t.expect("jobrules [")
+        t.enter(":undo")
+        try t.expect("undid")
+        t.enter("j:reply(\"second\")")
+        t.enter("m.body")
+        try t.expect("this message object was rolled back (an error or an undo removed it): it no longer exists")
+        t.enter("j.last_message.body")
+        try t.expect("\"second\"\n")
+        t.enter("e = notify{to = \"m1\", subject = \"one\"}")
+        t.enter(":undo")
+        try t.expect("undid")
+        t.enter("notify{to = \"m2\", subject = \"two\"}")
+        t.enter("e.subject")
+        try t.expect("this outbox entry object was rolled back")
+        t.enter(":quit")
+        try t.expect("before leaving?")
+        t.enter("n")
+        #expect(try t.waitForExit() == 0)
+    }
+
     @Test func aSaveOverAStoreChangedOnDiskIsRefused() throws {
         let t = try repl()
         t.enter("jobs.get(\"J-1002\"):tag(\"mine\")")

@@ -83,7 +83,7 @@ import Testing
             """))
         #expect(result.stdout.contains("""
               ~ job J-1001  (rule:assign-by-service)
-                  assignees: [] → ["m1"]
+                  assignees: + "m1"
               + outbox e2  (rule:assign-by-service)
                   to       "ana@northwind.example"
                   subject  "Assigned to you: J-1001 Refresh product pages for the winter collection"
@@ -258,7 +258,7 @@ import Testing
         let dry = try run(["exec", "tag.lua", "--dry-run"])
         #expect(dry.status == 0)
         #expect(dry.stderr.hasPrefix("jobrules: dry run, nothing written; the plan (5 changes):\n"))
-        #expect(dry.stderr.contains("  ~ job J-1001  (exec:tag.lua)\n      tags: [] → [\"x\"]\n"))
+        #expect(dry.stderr.contains("  ~ job J-1001  (exec:tag.lua)\n      tags: + \"x\"\n"))
         try scratch.write("bad.lua", "jobs.get('J-1001'):tag('x')\njobs.get('J-1017'):open()\n")
         let bad = try run(["exec", "bad.lua"])
         #expect(bad.status == 1)

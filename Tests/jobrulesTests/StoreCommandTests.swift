@@ -83,6 +83,29 @@ struct BadStore: Sendable, CustomStringConvertible {
         BadStore("applied event twice", replacing: "\"stats\": {", with: "\"applied_events\": [\"ev-1\", \"ev-1\"],\n      \"stats\": {",
                  expect: "applied_events: an event id is listed twice"),
         BadStore("newer version", replacing: "\"version\": 1,", with: "\"version\": 2,", expect: "version: unsupported version 2 (this jobrules reads version 1)"),
+        // Numbers the next save or decline would add one to, past what 64 bits hold.
+        BadStore("revision at the top of Int64", replacing: "\"revision\": 0,", with: "\"revision\": 9223372036854775807,",
+                 expect: "revision: number out of range (0 to 9007199254740991)"),
+        BadStore("count at the top of Int64", replacing: "\"expired_by_service\":{}", with: "\"expired_by_service\":{\"seo\":9223372036854775807}",
+                 expect: "stats.expired_by_service.seo: expected a count (an integer from 0 to 9007199254740991)"),
+        // Times outside what the store can write back.
+        BadStore("year 0000", replacing: "\"created_at\":\"2026-11-20T08:00:00Z\"", with: "\"created_at\":\"0000-12-30T00:00:00Z\"",
+                 expect: "jobs[0].created_at: time out of range: \"0000-12-30T00:00:00Z\" (times run from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z)"),
+        BadStore("past 9999 by an offset", replacing: "\"created_at\":\"2026-11-20T08:00:00Z\"", with: "\"created_at\":\"9999-12-31T23:30:00-01:00\"",
+                 expect: "jobs[0].created_at: time out of range"),
+        // Sizes and characters: the same caps as feeds and the Lua API.
+        BadStore("an escape sequence in a name", replacing: "\"name\":\"Maple\"", with: "\"name\":\"Maple\\u001b]0;pwned\\u0007\"",
+                 expect: "merchants[0].name: holds a control character (U+001B): one line of text only"),
+        BadStore("a C1 control in an id", replacing: "{\"id\":\"J-1\",", with: "{\"id\":\"J-\u{9B}1\",", expect: "jobs[0].id: holds a control character (U+009B)"),
+        BadStore("an id of a megabyte", replacing: "{\"id\":\"J-1\",", with: "{\"id\":\"J-" + String(repeating: "1", count: 1 << 20) + "\",",
+                 expect: "jobs[0].id: longer than 256 bytes (1048578)"),
+        BadStore("a title of ten megabytes", replacing: "\"title\":\"T\"", with: "\"title\":\"" + String(repeating: "t", count: 10 << 20) + "\"",
+                 expect: "jobs[0].title: text longer than 1 MiB (10485760 bytes)"),
+        BadStore("a tag with a NUL", replacing: "\"tags\":[]", with: "\"tags\":[\"a\\u0000b\"]", expect: "jobs[0].tags[0]: holds a control character (U+0000)"),
+        BadStore("a tag with a space", replacing: "\"tags\":[]", with: "\"tags\":[\"two words\"]",
+                 expect: "jobs[0].tags: bad tag \"two words\": a tag is 1 to 64 characters without spaces or control characters"),
+        BadStore("too many tags", replacing: "\"tags\":[]", with: "\"tags\":[" + (1...101).map { "\"t\($0)\"" }.joined(separator: ",") + "]",
+                 expect: "jobs[0].tags: 101 tags: a job has at most 100"),
     ]
 }
 
@@ -154,8 +177,12 @@ struct BadStore: Sendable, CustomStringConvertible {
     @Test func aRunWithNothingToChangeStillClearsAKilledSavesLeftovers() throws {
         try Data(validStore.utf8).write(to: URL(fileURLWithPath: storePath))
         try Data("{\"half".utf8).write(to: scratch.url.appendingPathComponent(".store.json.tmp-4242"))
+        // A save of revision 1 noted itself in the lock file, appended a torn line and died.
         let torn = #"{"run":"x","revision":1,"at":"2026-11-21T09:00:00Z","actor":"expiry","kind":"job","object":"J-1","fi"#
         try Data(torn.utf8).write(to: URL(fileURLWithPath: storePath + ".audit.jsonl"))
+        let record = "pending 1 x 0"
+        try Data(("pid 1" + String(repeating: " ", count: 58) + "\n" + record + String(repeating: " ", count: 127 - record.count) + "\n").utf8)
+            .write(to: URL(fileURLWithPath: storePath + ".lock"))
         let dry = try jobrules.run(["run", "--rules", noRules.url.path, "--now", "2026-11-21T09:00:00Z", "--dry-run"], in: scratch.url)
         #expect(dry.status == 0)
         #expect(try entries() == [".store.json.tmp-4242", "store.json", "store.json.audit.jsonl", "store.json.lock"])
@@ -164,6 +191,15 @@ struct BadStore: Sendable, CustomStringConvertible {
         #expect(try entries() == ["store.json", "store.json.audit.jsonl", "store.json.lock"])
         #expect(try Data(contentsOf: URL(fileURLWithPath: storePath + ".audit.jsonl")).isEmpty)
         #expect(try Data(contentsOf: URL(fileURLWithPath: storePath)) == Data(validStore.utf8))
+    }
+
+    @Test func aTornLineJobrulesDidNotNoteIsKept() throws {
+        try Data(validStore.utf8).write(to: URL(fileURLWithPath: storePath))
+        let torn = #"{"run":"x","revision":1,"at":"2026-11-21T09:00:00Z","actor":"expiry","kind":"job","object":"J-1","fi"#
+        try Data(torn.utf8).write(to: URL(fileURLWithPath: storePath + ".audit.jsonl"))
+        let run = try jobrules.run(["run", "--rules", noRules.url.path, "--now", "2026-11-21T09:00:00Z"], in: scratch.url)
+        #expect(run.status == 0)
+        #expect(try String(contentsOfFile: storePath + ".audit.jsonl", encoding: .utf8) == torn)
     }
 
     @Test func initWritesTheSampleAndNeverOverwrites() throws {

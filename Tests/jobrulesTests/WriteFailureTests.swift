@@ -116,7 +116,7 @@ import Testing
         // The new store is written first, then the log: the new store must go again.
         #expect(FileManager.default.createFile(atPath: auditPath, contents: nil))
         try chmod(auditPath, 0o444)
-        try expectRefusedWrite("cannot open '\(auditPath)': Permission denied")
+        try expectRefusedWrite("cannot open the audit log '\(auditPath)': Permission denied")
         try chmod(auditPath, 0o666)
         try expectNextRunSaves()
     }
@@ -124,7 +124,7 @@ import Testing
     @Test func aStorePathThatIsADirectory() throws {
         try FileManager.default.removeItem(atPath: storePath)
         try FileManager.default.createDirectory(atPath: storePath, withIntermediateDirectories: false)
-        try expectRefusedWrite("cannot read '\(storePath)': Is a directory")
+        try expectRefusedWrite("'\(storePath)' is a directory, not a regular file: jobrules reads and writes store files only")
     }
 
     @Test func theFileSizeLimitReachedInTheAuditLog() throws {

@@ -25,6 +25,7 @@ static inline const char *jr_typename_at(lua_State *L, int idx) { return luaL_ty
 static inline void jr_pushglobaltable(lua_State *L) { lua_pushglobaltable(L); }
 // Swift 6 refuses the mutable global `stdout`; print shares its buffer with Swift's own print.
 static inline FILE *jr_stdout(void) { return stdout; }
+static inline FILE *jr_stderr(void) { return stderr; }
 // lua_gc is variadic, which Swift cannot call.
 static inline void jr_collectgarbage(lua_State *L) { lua_gc(L, LUA_GCCOLLECT); }
 
@@ -78,6 +79,14 @@ typedef struct jr_host {
     int in_host;                ///< > 0 while a host function runs: allocations don't fail then
     size_t refused_size;        ///< the growth last refused
     int memory_recovered;       ///< a later allocation of that size succeeded
+    /// Memory the host holds for what scripts did (their changes to the
+    /// store), counted against the same limit: `*held_counter - held_base`
+    /// bytes, the growth since the outermost protected call began.
+    const intptr_t *held_counter;
+    intptr_t held_base;
+    /// `jr_held` as of the last host call that could change it (read there
+    /// once, not at every allocation).
+    size_t held_now;
 
     // Stopping a chunk: set by the allocator, the timer signal or an interrupt.
     volatile sig_atomic_t stop_reason;
@@ -118,6 +127,12 @@ lua_State *jr_newstate(jr_host *host);
 /// Closes the state and frees the timer.
 void jr_close(jr_host *host);
 static inline jr_host *jr_host_of(lua_State *L) { return *(jr_host **)lua_getextraspace(L); }
+/// Bytes the host holds for the running call (see `held_counter`).
+static inline size_t jr_held(const jr_host *h) {
+    if (h->held_counter == NULL) return 0;
+    intptr_t held = *h->held_counter - h->held_base;
+    return held > 0 ? (size_t)held : 0;
+}
 
 /// Opens the standard libraries and builds the sandbox (see shim.c). Status code.
 int jr_open_sandbox(lua_State *L);

@@ -21,6 +21,15 @@ public struct ImportEvent: Sendable {
     /// 1-based line in the feed.
     public let line: Int
     let payload: Payload
+    /// What the whole line says (`EventDigest`): the id seen again with
+    /// another digest is another event under a taken id.
+    public internal(set) var digest: UInt64 = 0
+
+    /// A digest as the store keeps it: 16 hex digits.
+    public static func hex(_ digest: UInt64) -> String {
+        let digits = String(digest, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
 
     enum Payload: Sendable {
         case job(Job, merchant: Merchant)
@@ -104,7 +113,10 @@ public struct ImportFeed: Sendable {
             }
             return
         }
-        if let event { events.append(event) }
+        if let event {
+            events.append(event)
+            events[events.count - 1].digest = EventDigest.of(UnsafeRawBufferPointer(rebasing: source.buffer[start..<end]))
+        }
     }
 }
 
@@ -173,7 +185,7 @@ extension StoreDecoder {
                 if try r.kind() == .object { f.job = try receivedJob() } else { f.jobID = try id() }
             case .merchant: f.merchant = try merchant()
             case .body: f.body = try text()
-            case .reason: f.reason = try string()
+            case .reason: f.reason = try string(limit: Limits.textBytes, lines: true)
             case .contact: f.contact = try receivedContact()
             case .order:
                 if try r.kind() == .object { f.order = try placedOrder() } else { f.orderID = try id() }
@@ -271,6 +283,9 @@ extension StoreDecoder {
             need(.job, "the job, an object")
             need(.merchant, "its merchant, an object")
             if f.jobID != nil { problem("\"job\" of a job.received event is the job itself, an object") }
+            if let email = f.merchant?.email, !Self.isEmailAddress(email) {
+                problem("merchant.email: not an email address: \(ChangeValue.string(email))")
+            }
             if var job = f.job, let merchant = f.merchant {
                 if job.createdAt == Int64.min { job.lifecycle = JobLifecycle(id: job.id, status: .new, createdAt: at) }
                 payload = .job(job, merchant: merchant)
@@ -287,6 +302,9 @@ extension StoreDecoder {
             payload = reference(.job, f).flatMap { job in f.reason.map { .merchantDecline(job: job, reason: $0) } }
         case .contactReceived:
             need(.contact, "an object: id, name, email, message")
+            if let email = f.contact?.email, !Self.isEmailAddress(email) {
+                problem("contact.email: not an email address: \(ChangeValue.string(email))")
+            }
             if var contact = f.contact {
                 contact.at = at
                 payload = .contact(contact)
@@ -316,6 +334,25 @@ extension StoreDecoder {
         }
         guard let payload, problems.isEmpty else { return nil }
         return ImportEvent(id: id, type: type, at: at, line: line, payload: payload)
+    }
+
+    /// `local@domain`: one `@` with something on each side, no spaces
+    /// (what a feed's addresses must at least be; deliverability is the
+    /// mail server's to judge).
+    static func isEmailAddress(_ text: String) -> Bool {
+        // By bytes: the names' own checks already refused control characters.
+        var at = -1
+        var i = 0
+        for b in text.utf8 {
+            if b == UInt8(ascii: "@") {
+                guard at < 0 else { return false }
+                at = i
+            } else if b == 0x20 {
+                return false
+            }
+            i += 1
+        }
+        return at > 0 && at < i - 1
     }
 
     /// The id an event refers to with `key` (`.job` or `.order`); a problem

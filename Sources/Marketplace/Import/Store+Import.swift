@@ -15,6 +15,8 @@ public struct ImportOutcome: Sendable {
     public internal(set) var untypedRefused = 0
     /// Every bad line, in line order.
     public internal(set) var problems: [ImportProblem] = []
+    /// The deadline stopped it before the end: the line it was at.
+    public internal(set) var stoppedAtLine: Int?
 
     public var applied: Int { counts.values.reduce(0) { $0 + $1.applied } }
     public var skipped: Int { counts.values.reduce(0) { $0 + $1.skipped } }
@@ -25,8 +27,9 @@ extension Store {
     /// Applies a feed's events in order, each through the domain's transitions
     /// and as actor `import:<event id>`. An event whose id the store already
     /// applied is skipped. An event the store refuses is rolled back alone and
-    /// reported; the caller saves nothing unless `problems` is empty.
-    public func apply(_ feed: ImportFeed) -> ImportOutcome {
+    /// reported; the caller saves nothing unless `problems` is empty. Past
+    /// `deadline` (`monotonicSeconds`), it stops (`stoppedAtLine`).
+    public func apply(_ feed: ImportFeed, deadline: Double? = nil) -> ImportOutcome {
         var outcome = ImportOutcome()
         // A line refused while reading counts once, whatever its number of problems.
         var refusedLines: [Int: String?] = [:]
@@ -41,16 +44,29 @@ extension Store {
         var problems = feed.problems
         let saved = actor
         defer { actor = saved }
-        for event in feed.events {
-            if hasApplied(event: event.id) {
-                outcome.counts[event.type, default: .init()].skipped += 1
+        for (n, event) in feed.events.enumerated() {
+            if n & 1023 == 0, let deadline, monotonicSeconds() >= deadline {
+                outcome.stoppedAtLine = event.line
+                break
+            }
+            if let digest = appliedDigest(event: event.id) {
+                // A replay is skipped; the id again with other content is another event under a taken id.
+                if digest == 0 || digest == event.digest {
+                    outcome.counts[event.type, default: .init()].skipped += 1
+                } else {
+                    outcome.counts[event.type, default: .init()].refused += 1
+                    problems.append(ImportProblem(
+                        line: event.line, event: event.id, type: event.type.rawValue,
+                        message: "this event id was applied before with other content: an id names one event, "
+                            + "so a correction needs an id of its own"))
+                }
                 continue
             }
             actor = "import:" + event.id
             let savepoint = savepoint()
             do {
                 try apply(event)
-                markApplied(event: event.id)
+                markApplied(event: event.id, digest: event.digest)
                 outcome.counts[event.type, default: .init()].applied += 1
             } catch {
                 rollback(to: savepoint)
@@ -67,6 +83,9 @@ extension Store {
         switch event.payload {
         case .job(let job, let merchant):
             var job = job
+            guard job.createdAt <= at else {
+                throw .invalid("job \(job.id) says it was created at \(RFC3339.format(job.createdAt)), after this event (\(RFC3339.format(at)))")
+            }
             if let m = self.merchant(merchant.id) {
                 job.merchant = m
             } else {
@@ -75,19 +94,22 @@ extension Store {
             let i = try add(job: job)
             notifyAgency(ofNewJob: i, at: at)
         case .message(let id, let body):
-            let i = try existingJob(id)
+            let i = try existingJob(id, notBefore: at, what: "a message")
             let assigned = !jobs[i].assignees.isEmpty
             do { try receiveMerchantMessage(job: i, body: body, at: at) } catch { throw .transition(error) }
             if !assigned { notifyAgency(ofMessageOn: i, body: body, at: at) }
         case .merchantDecline(let id, let reason):
-            let i = try existingJob(id)
+            let i = try existingJob(id, notBefore: at, what: "a decline")
             do { try decline(job: i, by: .merchant, reason: reason, at: at) } catch { throw .transition(error) }
         case .contact(let contact):
             try add(contact: contact)
         case .order(let order):
+            guard order.dueAt >= order.placedAt else {
+                throw .invalid("order \(order.id) would be due \(RFC3339.format(order.dueAt)), before it was placed (\(RFC3339.format(order.placedAt)))")
+            }
             try add(order: order)
         case .orderAction(let id):
-            let i = try existingOrder(id)
+            let i = try existingOrder(id, notBefore: at)
             do {
                 switch event.type {
                 case .orderRequirementsSubmitted: try start(order: i)
@@ -95,21 +117,32 @@ extension Store {
                 }
             } catch { throw .order(error) }
         case .cancel(let id, let by):
-            let i = try existingOrder(id)
+            let i = try existingOrder(id, notBefore: at)
             do { try cancel(order: i, by: by, at: at) } catch { throw .order(error) }
         case .extensionAnswer(let id, let accepted):
-            let i = try existingOrder(id)
+            let i = try existingOrder(id, notBefore: at)
+            if let pending = orders[i].pendingExtension, at < pending.at {
+                throw .invalid("order \(id): an answer at \(RFC3339.format(at)) to the extension asked at \(RFC3339.format(pending.at)), before it was asked")
+            }
             do { try answerExtension(order: i, accepted: accepted, at: at) } catch { throw .order(error) }
         }
     }
 
-    private func existingJob(_ id: String) throws(DomainError) -> Int {
+    /// The job `id`, which an event at `at` acts on: created by then.
+    private func existingJob(_ id: String, notBefore at: UnixTime, what: String) throws(DomainError) -> Int {
         guard let i = job(id) else { throw .invalid("no job \(ChangeValue.string(id)) in the store") }
+        guard at >= jobs[i].createdAt else {
+            throw .invalid("\(what) at \(RFC3339.format(at)) on job \(id), which was created later (\(RFC3339.format(jobs[i].createdAt)))")
+        }
         return i
     }
 
-    private func existingOrder(_ id: String) throws(DomainError) -> Int {
+    /// The order `id`, which an event at `at` acts on: placed by then.
+    private func existingOrder(_ id: String, notBefore at: UnixTime) throws(DomainError) -> Int {
         guard let i = order(id) else { throw .invalid("no order \(ChangeValue.string(id)) in the store") }
+        guard at >= orders[i].placedAt else {
+            throw .invalid("an event at \(RFC3339.format(at)) on order \(id), which was placed later (\(RFC3339.format(orders[i].placedAt)))")
+        }
         return i
     }
 

@@ -24,6 +24,7 @@ extension Store {
         store.statsRaw = draft.statsRaw
         store.extras = draft.extras
         store.appliedEvents = draft.appliedEvents
+        store.appliedDigests = draft.appliedDigests
         d.resolve(&draft, into: store)
         guard d.problems.isEmpty else { throw .invalid(d.problems, more: d.moreProblems) }
         return store
@@ -116,11 +117,21 @@ extension Store {
         w.raw("  \"stats\": ")
         if let raw = statsRaw { w.raw(raw) } else { encodeStats(&w) }
         if !appliedEvents.isEmpty {
-            // One id a line, like the arrays above: a feed's ids diff well.
+            // One event a line, like the arrays above: a feed's ids diff well.
+            // Its id and its content's digest; a bare id when the digest isn't known.
             w.raw(",\n  \"applied_events\": [\n")
             for (i, id) in appliedEvents.enumerated() {
-                w.raw("    ")
-                w.string(id)
+                let digest = i < appliedDigests.count ? appliedDigests[i] : 0
+                if digest == 0 {
+                    w.raw("    ")
+                    w.string(id)
+                } else {
+                    w.raw("    {\"id\":")
+                    w.string(id)
+                    w.raw(",\"digest\":")
+                    w.string(ImportEvent.hex(digest))
+                    w.raw("}")
+                }
                 if i < appliedEvents.count - 1 { w.raw(",\n") }
                 try drain()
             }

@@ -24,6 +24,7 @@ struct StoreDraft {
     var stats = Stats()
     var statsRaw: SourceSpan?
     var appliedEvents: [String] = []
+    var appliedDigests: [UInt64] = []
     var extras = Extras()
 
     /// Fewer bytes than any valid job or message takes in a file, to bound how
@@ -61,6 +62,7 @@ extension Keys {
     static let update = Keys(["at", "text"], required: ["at", "text"])
     static let outbox = Keys(["id", "to", "subject", "body", "job", "at"], required: ["id", "to", "at"])
     static let stats = Keys(["declines_by_service", "expired_by_service"])
+    static let appliedEvent = Keys(["id", "digest"], required: ["id", "digest"])
 }
 
 extension StoreDecoder {
@@ -83,9 +85,9 @@ extension StoreDecoder {
                 draft.format = try string()
                 if let f = draft.format, f != "jobrules-store" { problem("expected \"jobrules-store\", found \(ChangeValue.string(f))") }
             case 1:
-                draft.version = try integer(in: 0...Int64.max)
+                draft.version = try integer(in: 0...Limits.count)
                 if let v = draft.version, v != 1 { problem("unsupported version \(v) (this jobrules reads version 1)") }
-            case 2: draft.revision = try integer(in: 0...Int64.max) ?? 0
+            case 2: draft.revision = try integer(in: 0...Limits.count) ?? 0
             case 3:
                 if let (agency, raw) = try agency() {
                     draft.agency = agency
@@ -119,7 +121,7 @@ extension StoreDecoder {
                     draft.statsRaw = raw
                 }
             case 12:
-                draft.appliedEvents = try strings() ?? []
+                try appliedEvents(into: &draft)
                 if Self.hasDuplicate(draft.appliedEvents) { problem("an event id is listed twice") }
             default: break
             }
@@ -132,6 +134,34 @@ extension StoreDecoder {
         r.skipWhitespace()
         if !r.atEnd { throw r.fail("unexpected data after the store's closing '}'") }
         return draft
+    }
+
+    /// `applied_events`: each an id, or `{"id", "digest"}` (16 hex digits).
+    mutating func appliedEvents(into draft: inout StoreDraft) throws(JSONSyntaxError) {
+        try array { (d: inout StoreDecoder, _) throws(JSONSyntaxError) in
+            if try d.r.kind() == .string {
+                if let id = try d.id() {
+                    draft.appliedEvents.append(id)
+                    draft.appliedDigests.append(0)
+                }
+                return
+            }
+            guard var o = try d.beginObject() else { return }
+            var id: String?, digest: UInt64?
+            while let k = try d.nextMember(.appliedEvent, &o) {
+                if k == 0 {
+                    id = try d.id()
+                } else if let hex = try d.string() {
+                    digest = hex.utf8.count == 16 ? UInt64(hex, radix: 16) : nil
+                    if digest == nil || digest == 0 { d.problem("a digest is 16 hex digits, not \(ChangeValue.string(hex))") }
+                }
+            }
+            _ = d.endObject(.appliedEvent, o)
+            if let id, let digest {
+                draft.appliedEvents.append(id)
+                draft.appliedDigests.append(digest)
+            }
+        }
     }
 
     // MARK: Agency
@@ -288,7 +318,13 @@ extension StoreDecoder {
             case 12:
                 assignees = try strings() ?? []
                 if Self.hasDuplicate(assignees) { problem("a member is assigned twice") }
-            case 13: tags = try strings() ?? []
+            case 13:
+                tags = try strings() ?? []
+                if tags.count > Limits.tagsPerObject {
+                    problem("\(tags.count) tags: a job has at most \(Limits.tagsPerObject)")
+                } else if let bad = tags.first(where: { !Store.isTag($0) }) {
+                    problem("bad tag \(ChangeValue.string(bad)): a tag is 1 to 64 characters without spaces or control characters")
+                }
             case 14: try array { (d: inout StoreDecoder, _) throws(JSONSyntaxError) in if let n = try d.note() { notes.append(n) } else { ok = false } }
             case 15: declined = try null() ? .some(nil) : self.decline().map { .some($0) }
             default: completed = try optionalTime()
@@ -378,7 +414,7 @@ extension StoreDecoder {
             switch k {
             case 0: by = try enumeration(DeclinedBy.self, "decliner")
             case 1: at = try time()
-            default: reason = try optionalString() ?? ""
+            default: reason = try null() ? "" : string(limit: Limits.textBytes, lines: true) ?? ""
             }
         }
         let (_, raw) = endObject(.declined, o)
@@ -437,7 +473,7 @@ extension StoreDecoder {
             switch k {
             case 0: id = try self.id()
             case 1: to = try string()
-            case 2: subject = try string() ?? ""
+            case 2: subject = try string(limit: 998) ?? ""
             case 3: body = try text() ?? ""
             case 4: job = try optionalString()
             default: at = try time()
@@ -520,7 +556,7 @@ extension StoreDecoder {
         while let k = try nextMember(.extensionRequest, &o) {
             switch k {
             case 0: days = try integer(in: 1...365)
-            case 1: reason = try string() ?? ""
+            case 1: reason = try string(limit: Limits.textBytes, lines: true) ?? ""
             case 2: at = try time()
             case 3: status = try enumeration(ExtensionRequest.Status.self, "extension status")
             default: answered = try optionalTime()
@@ -572,11 +608,11 @@ extension StoreDecoder {
             let keyBytes = m.key.bytes
             let key = JSONText.decode(UnsafeRawBufferPointer(rebasing: keyBytes[1..<(keyBytes.count - 1)]), escaped: keyBytes.contains(UInt8(ascii: "\\")))
             var sub = JSONReader(m.value.bytes)
-            if case .integer(let n)? = try? sub.number(), n >= 0, sub.pos == m.value.bytes.count {
+            if case .integer(let n)? = try? sub.number(), n >= 0, n <= Limits.count, sub.pos == m.value.bytes.count {
                 counts[key] = n
             } else {
                 path.append(.span(start: m.key.span.start + 1, count: m.key.span.count - 2, escaped: keyBytes.contains(UInt8(ascii: "\\"))))
-                problem("expected a count (an integer ≥ 0)")
+                problem("expected a count (an integer from 0 to \(Limits.count))")
                 path.removeLast()
             }
         }

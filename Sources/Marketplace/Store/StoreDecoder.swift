@@ -314,8 +314,11 @@ struct StoreDecoder {
         JSONText.decode(UnsafeRawBufferPointer(rebasing: r.bytes[t.start..<(t.start + t.count)]), escaped: t.escaped)
     }
 
-    mutating func string() throws(JSONSyntaxError) -> String? {
-        guard let t = try stringToken() else { return nil }
+    /// One line (a name, an email, a service id): at most `limit` bytes
+    /// (`Limits`), no control character. `lines`: newlines and tabs allowed
+    /// (a reason), up to `limit` bytes.
+    mutating func string(limit: Int = Limits.idBytes, lines: Bool = false) throws(JSONSyntaxError) -> String? {
+        guard let t = try stringToken(), fits(t, limit: limit, lines: lines) else { return nil }
         return decode(t)
     }
 
@@ -325,22 +328,106 @@ struct StoreDecoder {
     }
 
     /// `id()` where it is found, not yet a String.
+    @inline(__always)
     mutating func idToken() throws(JSONSyntaxError) -> StringToken? {
         guard let t = try stringToken() else { return nil }
         guard t.count > 0 else {
             problem("must not be empty")
             return nil
         }
-        return t
+        return fits(t, limit: Limits.idBytes, lines: false) ? t : nil
     }
 
     mutating func optionalString() throws(JSONSyntaxError) -> String? {
         try null() ? nil : string()
     }
 
+    /// Free text, kept where it lies in the input (see `Text`): at most `Limits.textBytes`.
+    @inline(__always)
     mutating func text() throws(JSONSyntaxError) -> Text? {
         guard let t = try stringToken() else { return nil }
+        // The bytes in the input hold at least as many as the text: only a
+        // long one is looked at again.
+        if t.count > Limits.textBytes, tooLong(t) { return nil }
         return Text(source: source, start: t.start, count: t.count, escaped: t.escaped)
+    }
+
+    /// Whether the text `t` is over `Limits.textBytes` (a problem then).
+    private mutating func tooLong(_ t: StringToken) -> Bool {
+        guard !t.escaped || decode(t).utf8.count > Limits.textBytes else { return false }
+        problem("text longer than \(Limits.textBytes >> 20) MiB (\(t.count) bytes)")
+        return true
+    }
+
+    /// Whether the string `t` is at most `limit` bytes and holds no control
+    /// character (but newlines, tabs and returns when `lines`); a problem
+    /// otherwise. Raw control characters below U+0020 can't be in a valid
+    /// JSON string: unescaped, only DEL and C1 need looking for, and a plain
+    /// ASCII string (the usual id or name) is passed in one look at each byte.
+    @inline(__always)
+    mutating func fits(_ t: StringToken, limit: Int, lines: Bool) -> Bool {
+        if !t.escaped, t.count <= limit {
+            let p = r.bytes.baseAddress.unsafelyUnwrapped + t.start
+            var i = 0
+            // Eight bytes at a time: all below 0x7F when neither a byte nor the byte plus one has its high bit
+            // (a carry only comes from 0xFF, which has it anyway).
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let high: UInt64 = 0x8080_8080_8080_8080
+            while i + 8 <= t.count {
+                let w = p.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                if (w | (w &+ ones)) & high != 0 { break }
+                i += 8
+            }
+            while i < t.count, p.load(fromByteOffset: i, as: UInt8.self) < 0x7F { i += 1 }
+            if i == t.count { return true }
+        }
+        return fitsSlowly(t, limit: limit, lines: lines)
+    }
+
+    /// `fits` for a string with escapes, non-ASCII text, or too long.
+    private mutating func fitsSlowly(_ t: StringToken, limit: Int, lines: Bool) -> Bool {
+        let bytes = UnsafeRawBufferPointer(rebasing: r.bytes[t.start..<(t.start + t.count)])
+        if !t.escaped {
+            if t.count > limit {
+                problem("longer than \(limit) bytes (\(t.count))")
+                return false
+            }
+            if let c = Self.control(in: bytes[...]) {
+                problem(Self.controlProblem(c, lines: lines))
+                return false
+            }
+            return true
+        }
+        let text = JSONText.decode(bytes, escaped: true)
+        if text.utf8.count > limit {
+            problem("longer than \(limit) bytes (\(text.utf8.count))")
+            return false
+        }
+        if let c = text.unicodeScalars.first(where: { v in
+            let v = v.value
+            return (v < 0x20 && !(lines && (v == 0x0A || v == 0x09 || v == 0x0D))) || (v >= 0x7F && v < 0xA0)
+        }) {
+            problem(Self.controlProblem(c.value, lines: lines))
+            return false
+        }
+        return true
+    }
+
+    /// The first DEL or C1 control character in UTF-8 `bytes`, if any.
+    static func control(in bytes: Slice<UnsafeRawBufferPointer>) -> UInt32? {
+        var previous: UInt8 = 0
+        for b in bytes {
+            if b == 0x7F { return 0x7F }
+            if previous == 0xC2, b >= 0x80, b < 0xA0 { return UInt32(b) }
+            previous = b
+        }
+        return nil
+    }
+
+    static func controlProblem(_ scalar: UInt32, lines: Bool) -> String {
+        let code = String(scalar, radix: 16, uppercase: true)
+        return "holds a control character (U+\(String(repeating: "0", count: max(0, 4 - code.count)) + code)): "
+            + (lines ? "text, newlines and tabs only" : "one line of text only")
     }
 
     mutating func bool() throws(JSONSyntaxError) -> Bool? {
@@ -359,7 +446,11 @@ struct StoreDecoder {
         guard let t = try stringToken() else { return nil }
         let bytes = UnsafeRawBufferPointer(rebasing: r.bytes[t.start..<(t.start + t.count)])
         guard !t.escaped, let time = RFC3339.parse(bytes) else {
-            problem("not an RFC 3339 time: \(ChangeValue.string(decode(t))) (expected like \"2026-11-21T09:30:00Z\")")
+            if !t.escaped, RFC3339.parseUnbounded(bytes) != nil {
+                problem("time out of range: \(ChangeValue.string(decode(t))) (\(RFC3339.rangeDescription))")
+            } else {
+                problem("not an RFC 3339 time: \(ChangeValue.string(decode(t))) (expected like \"2026-11-21T09:30:00Z\")")
+            }
             return nil
         }
         return time
@@ -390,7 +481,8 @@ struct StoreDecoder {
         let hour = digit(12) * 10 + digit(13)
         let minute = digit(15) * 10 + digit(16)
         let second = digit(18) * 10 + digit(19)
-        guard worst < 10, let time = RFC3339.time(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
+        guard worst < 10, let time = RFC3339.time(year: year, month: month, day: day, hour: hour, minute: minute, second: second),
+            RFC3339.range.contains(time)
         else { return nil }
         r.pos += 22
         return time

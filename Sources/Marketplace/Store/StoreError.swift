@@ -18,6 +18,14 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Another program shortened the file in place while it was mapped (the
     /// bus-error guard's message: the process stops, nothing is written).
     case cutShort(path: String)
+    /// The store, its lock file or its audit log is not a regular file.
+    case notAFile(path: String, kind: FileKind)
+    /// The store's revision is below its audit log's: put back from an
+    /// older copy. Writing would mix two histories in one log.
+    case restored(path: String, storeRevision: Int64, auditRevision: Int64)
+    /// A killed save's audit lines are followed by lines it didn't write:
+    /// nothing is removed, nothing written.
+    case unfinishedSaveMixed(path: String, revision: Int64)
 
     public var description: String {
         switch self {
@@ -40,9 +48,49 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
             return "'\(path)' changed on disk since it was loaded (another run saved it): nothing was saved; reload and apply the changes again"
         case .exists(let path):
             return "'\(path)' already exists: jobrules init never overwrites a store"
+        case .notAFile(let path, let kind):
+            return "'\(path)' is \(kind.description), not a regular file: jobrules reads and writes store files only"
+        case .restored(let path, let storeRevision, let auditRevision):
+            let log = path + ".audit.jsonl"
+            return "'\(path)' is at revision \(storeRevision) but its audit log '\(log)' goes up to revision \(auditRevision): "
+                + "the store was put back from an older copy (or the log belongs to another store). Nothing was written, "
+                + "so that the log keeps the history the store no longer has. To go on from this store, move the log aside "
+                + "(mv '\(log)' '\(path).audit-until-r\(auditRevision).jsonl'): the next run starts a new one."
+        case .unfinishedSaveMixed(let path, let revision):
+            return "'\(path)': a save of revision \(revision) was killed before it landed, and its audit lines are followed by "
+                + "lines jobrules didn't write: nothing was removed or written. Check the end of the log by hand."
         case .cutShort(let path):
             return "'\(path)' was cut short on disk while it was being read (another program wrote over it in place): "
                 + "nothing was saved; replace store files with a rename (mv), never in place, and run again"
+        }
+    }
+}
+
+/// What a path names, for messages.
+public enum FileKind: Sendable, Equatable, CustomStringConvertible {
+    case directory, fifo, characterDevice, blockDevice, socket, symbolicLink, other
+
+    public init(_ mode: mode_t) {
+        switch mode & S_IFMT {
+        case S_IFDIR: self = .directory
+        case S_IFIFO: self = .fifo
+        case S_IFCHR: self = .characterDevice
+        case S_IFBLK: self = .blockDevice
+        case S_IFSOCK: self = .socket
+        case S_IFLNK: self = .symbolicLink
+        default: self = .other
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .directory: "a directory"
+        case .fifo: "a FIFO"
+        case .characterDevice: "a character device"
+        case .blockDevice: "a block device"
+        case .socket: "a socket"
+        case .symbolicLink: "a symbolic link"
+        case .other: "not a regular file"
         }
     }
 }

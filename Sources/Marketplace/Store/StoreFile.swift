@@ -75,9 +75,19 @@ public struct JSONStoreFile: StoreBackend, Sendable {
     /// and exit; copied for a long session.
     public let holding: SourceHolding
 
+    /// `path` is the store as named; a symbolic link is followed once here,
+    /// so that a save replaces the file it points to (its lock file and
+    /// audit log lie beside that file) instead of the link.
     public init(path: String, holding: SourceHolding = .copy) {
-        self.path = path
+        self.path = Self.resolvingLink(path)
         self.holding = holding
+    }
+
+    static func resolvingLink(_ path: String) -> String {
+        var st = stat()
+        guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFLNK, let real = realpath(path, nil) else { return path }
+        defer { free(real) }
+        return String(cString: real)
     }
 
     public var auditPath: String { path + ".audit.jsonl" }
@@ -97,7 +107,16 @@ public struct JSONStoreFile: StoreBackend, Sendable {
 
     public var exists: Bool {
         var st = stat()
-        return stat(path, &st) == 0
+        return lstat(path, &st) == 0
+    }
+
+    /// Refuses a store path that names something other than a regular file
+    /// (a directory, a FIFO, a device), before anything is opened or created
+    /// beside it. A path that doesn't exist passes.
+    public func checkKind() throws(StoreError) {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return }
+        guard st.st_mode & S_IFMT == S_IFREG else { throw .notAFile(path: path, kind: FileKind(st.st_mode)) }
     }
 
     // MARK: Lock
@@ -118,9 +137,12 @@ public struct JSONStoreFile: StoreBackend, Sendable {
 
     /// An exclusive `flock` on `STORE.lock` (the store itself is replaced by
     /// rename on every save, so it can't carry the lock). Polls until `timeout`.
+    /// The lock file is never followed through a symbolic link, and must be a
+    /// regular file; its first line names the holder, and a save in progress
+    /// notes itself further on (`PendingSave`).
     public func lock(timeout: Double) throws(StoreError) -> any StoreLock {
-        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .io(path: lockPath, doing: "open the lock file", errno: errno) }
+        try checkKind()
+        let fd = try Self.openOwnFile(lockPath, O_RDWR | O_CREAT, what: "the lock file")
         let start = monotonicSeconds()
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let code = errno
@@ -136,24 +158,55 @@ public struct JSONStoreFile: StoreBackend, Sendable {
             }
             usleep(20_000)
         }
-        // Say who holds it, for the message another process gives.
-        let me = Array("pid \(getpid())\n".utf8)
-        if ftruncate(fd, 0) == 0 { _ = me.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) } }
+        // Say who holds it, for the message another process gives; a record
+        // of a killed save after it stays.
+        var me = Array("pid \(getpid())".utf8)
+        me += [UInt8](repeating: 0x20, count: max(0, PendingSave.offset - 1 - me.count)) + [0x0A]
+        _ = me.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
         return FileLock(fd: fd)
+    }
+
+    /// Opens one of the store's own files (its lock file, its audit log)
+    /// without following a symbolic link, without waiting on a FIFO, and
+    /// refuses anything but a regular file.
+    static func openOwnFile(_ path: String, _ flags: Int32, what: String) throws(StoreError) -> Int32 {
+        let fd = open(path, flags | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0o644)
+        guard fd >= 0 else {
+            let code = errno
+            if code == ELOOP { throw .notAFile(path: path, kind: .symbolicLink) }
+            throw .io(path: path, doing: "open \(what)", errno: code)
+        }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            let code = errno
+            close(fd)
+            throw .io(path: path, doing: "open \(what)", errno: code)
+        }
+        guard st.st_mode & S_IFMT == S_IFREG else {
+            close(fd)
+            throw .notAFile(path: path, kind: FileKind(st.st_mode))
+        }
+        // Reads and writes of a regular file never block anyway; keep the usual flags.
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        return fd
     }
 
     private static func readHolder(_ fd: Int32) -> String? {
         var buffer = [UInt8](repeating: 0, count: 64)
         let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 63, 0) }
         guard n > 0 else { return nil }
-        let text = String(decoding: buffer[0..<n], as: UTF8.self).trimmingSpaces
-        return text.isEmpty ? nil : text
+        let line = buffer[0..<n].prefix { $0 != 0x0A }
+        let text = String(decoding: line, as: UTF8.self).trimmingSpaces
+        // Only what a holder writes: `pid N`.
+        guard text.hasPrefix("pid "), text.dropFirst(4).allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+        return text
     }
 
     // MARK: Load
 
     public func load() throws(StoreError) -> LoadedStore {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // Not blocking: a FIFO in the store's place is refused below, not waited on.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else {
             let code = errno
             throw code == ENOENT ? .notFound(path: path) : .io(path: path, doing: "open", errno: code)
@@ -161,7 +214,7 @@ public struct JSONStoreFile: StoreBackend, Sendable {
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw .io(path: path, doing: "stat", errno: errno) }
-        guard st.st_mode & S_IFMT == S_IFREG else { throw .io(path: path, doing: "read", errno: EISDIR) }
+        guard st.st_mode & S_IFMT == S_IFREG else { throw .notAFile(path: path, kind: FileKind(st.st_mode)) }
         let size = Int(st.st_size)
         let (source, count) = try bytes(of: fd, size: size)
         let store: Store
@@ -221,11 +274,16 @@ public struct JSONStoreFile: StoreBackend, Sendable {
         guard let current = currentVersion(revision: loaded.revision), current == loaded else {
             throw .stale(path: path)
         }
+        guard loaded.revision < Limits.count else { throw .io(path: path, doing: "save a revision past \(Limits.count) of", errno: EOVERFLOW) }
         return try write(store, revision: loaded.revision + 1, audit: audit, mode: nil)
     }
 
     /// Writes a new store file (for `init`): refuses to replace an existing one.
     public func create(_ store: Store) throws(StoreError) {
+        if exists {
+            try checkKind()
+            throw .exists(path: path)
+        }
         let lock = try lock(timeout: 5)
         defer { lock.unlock() }
         guard !exists else { throw .exists(path: path) }
@@ -259,14 +317,18 @@ public struct JSONStoreFile: StoreBackend, Sendable {
         let chunks = lines.wait()
         if let failure { throw failure }
 
-        let auditMark = try appendAudit(chunks)
+        let auditMark = try appendAudit(chunks, pending: PendingSave(revision: revision, run: audit.runID, offset: 0))
         guard rename(temporary, path) == 0 else {
             let code = errno
             truncateAudit(to: auditMark)
+            PendingSave.clear(lockPath)
             throw .io(path: path, doing: "replace", errno: code)
         }
         renamed = true
         syncDirectory()
+        // Landed: the record of the save in progress has no more use (were
+        // this lost, the store's revision says the save landed).
+        if auditMark >= 0 { PendingSave.clear(lockPath) }
         store.revision = revision
         return currentVersion(revision: revision) ?? StoreVersion(revision: revision, device: 0, inode: 0, size: 0, modified: 0)
     }
@@ -295,15 +357,31 @@ public struct JSONStoreFile: StoreBackend, Sendable {
     // MARK: Audit log
 
     /// Appends the lines and syncs; returns the log's size before, to undo it
-    /// (-1 when there was nothing to append).
-    private func appendAudit(_ lines: [[UInt8]]) throws(StoreError) -> Int64 {
+    /// (-1 when there was nothing to append). First, `pending` (with that
+    /// size) is noted in the lock file and synced: should the process die
+    /// before the rename, the next locked load knows exactly which lines are
+    /// this unfinished save's.
+    private func appendAudit(_ lines: [[UInt8]], pending: PendingSave) throws(StoreError) -> Int64 {
         guard !lines.isEmpty else { return -1 }
-        let fd = open(auditPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .io(path: auditPath, doing: "open", errno: errno) }
+        let fd = try Self.openOwnFile(auditPath, O_RDWR | O_CREAT | O_APPEND, what: "the audit log")
         defer { close(fd) }
         let before = Int64(lseek(fd, 0, SEEK_END))
+        var pending = pending
+        pending.offset = before
+        try pending.write(lockPath)
         var file = WritebackFile(fd: fd, path: auditPath, offset: before)
         do throws(StoreError) {
+            // A last line that doesn't end (not jobrules', which always ends
+            // its lines) stays as it is; ours start on a line of their own.
+            var last: UInt8 = 0x0A
+            if before > 0, pread(fd, &last, 1, off_t(before - 1)) == 1, last != 0x0A {
+                let newline: [UInt8] = [0x0A]
+                let failed = newline.withUnsafeBytes { b -> StoreError? in
+                    do throws(StoreError) { try file.write(b) } catch { return error }
+                    return nil
+                }
+                if let failed { throw failed }
+            }
             for chunk in lines {
                 let failed = chunk.withUnsafeBytes { b -> StoreError? in
                     do throws(StoreError) { try file.write(b) } catch { return error }
@@ -355,59 +433,128 @@ public struct JSONStoreFile: StoreBackend, Sendable {
         w.raw("}\n")
     }
 
-    /// Clears what a killed save left: its temporary file, and its audit entries
-    /// if the rename never happened. Call under the lock, after loading.
-    public func recover(storeRevision: Int64) {
-        removeTemporaryFiles()
-        reconcileAudit(storeRevision: storeRevision)
+    /// Clears what a killed save left — its temporary file, and the audit
+    /// lines it appended before the rename never happened — and refuses a
+    /// store older than its audit log. Call under the lock, after loading.
+    /// A dry run (`clearing: false`) changes nothing and refuses the same.
+    ///
+    /// Only lines a killed save noted as its own (`PendingSave`, in the lock
+    /// file) are ever removed; any other line stays. A store whose revision
+    /// is below the log's last revision otherwise was put back from an older
+    /// copy: refused (`StoreError.restored`), so that the history it lacks
+    /// stays in the log.
+    public func recover(storeRevision: Int64, clearing: Bool = true) throws(StoreError) {
+        if clearing { removeTemporaryFiles() }
+        if let pending = PendingSave.read(lockPath) {
+            if pending.revision > storeRevision {
+                try dropUnfinished(pending, clearing: clearing)
+            } else if clearing {
+                PendingSave.clear(lockPath)
+            }
+        }
+        if let logged = lastAuditRevision(), logged > storeRevision {
+            throw .restored(path: path, storeRevision: storeRevision, auditRevision: logged)
+        }
     }
 
-    /// Drops audit entries of saves that never landed: trailing lines whose
-    /// revision is above the store's (a crash between the audit append and the
-    /// rename), and a torn last line. Call under the lock, after loading.
-    public func reconcileAudit(storeRevision: Int64) {
-        let fd = open(auditPath, O_RDWR | O_CLOEXEC)
-        guard fd >= 0 else { return }
+    /// Truncates the audit log back to where `pending` began, once every line
+    /// after that point is checked to be its own (a torn last one included).
+    private func dropUnfinished(_ pending: PendingSave, clearing: Bool) throws(StoreError) {
+        let fd = open(auditPath, (clearing ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+        guard fd >= 0 else {
+            // No log at all: nothing of the save reached it.
+            if clearing { PendingSave.clear(lockPath) }
+            return
+        }
         defer { close(fd) }
-        var end = Int64(lseek(fd, 0, SEEK_END))
-        guard end > 0 else { return }
-        let original = end
-        let chunk: Int64 = 1 << 16
-        // Walk back line by line from the end while lines are torn or too new.
-        var tail: [UInt8] = []
-        var tailStart = end
-        while end > 0 {
-            // Make sure the bytes [lineStart, end) of the last line are in `tail`.
-            var lineStart: Int64? = nil
-            while lineStart == nil {
-                let searchEnd = end - 1  // ignore the line's own newline
-                if let nl = tail[0..<max(0, Int(searchEnd - tailStart))].lastIndex(of: 0x0A) {
-                    lineStart = tailStart + Int64(nl) + 1
-                } else if tailStart == 0 {
-                    lineStart = 0
-                } else {
-                    let from = max(0, tailStart - chunk)
-                    var more = [UInt8](repeating: 0, count: Int(tailStart - from))
-                    let n = more.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(from)) }
-                    guard n == more.count else { return }
-                    tail = more + tail
-                    tailStart = from
+        let size = Int64(lseek(fd, 0, SEEK_END))
+        guard size > pending.offset else {
+            if clearing { PendingSave.clear(lockPath) }
+            return
+        }
+        guard Self.linesAreAll(fd, from: pending.offset, to: size, startingWith: pending.linePrefix) else {
+            throw .unfinishedSaveMixed(path: auditPath, revision: pending.revision)
+        }
+        guard clearing else { return }
+        guard ftruncate(fd, off_t(pending.offset)) == 0, fsync(fd) == 0 else {
+            throw .io(path: auditPath, doing: "truncate the unfinished save's lines of", errno: errno)
+        }
+        PendingSave.clear(lockPath)
+    }
+
+    /// Whether each line in [from, to) starts with `prefix`, the last one
+    /// perhaps cut short (within the prefix or after it). One pass.
+    static func linesAreAll(_ fd: Int32, from: Int64, to: Int64, startingWith prefix: [UInt8]) -> Bool {
+        var offset = from
+        var atLineStart = true
+        var matched = 0  // bytes of the current line checked against the prefix
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while offset < to {
+            let want = Int(min(Int64(buffer.count), to - offset))
+            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, want, off_t(offset)) }
+            guard n > 0 else { return false }
+            for b in buffer[0..<n] {
+                if atLineStart || matched < prefix.count {
+                    atLineStart = false
+                    guard b == prefix[matched] else { return false }
+                    matched += 1
+                } else if b == 0x0A {
+                    atLineStart = true
+                    matched = 0
                 }
             }
-            guard let start = lineStart else { return }
-            let line = tail[Int(start - tailStart)..<Int(end - tailStart)]
-            let complete = line.last == 0x0A
-            if complete, let revision = Self.revision(ofAuditLine: Array(line)), revision <= storeRevision { break }
-            end = start
+            offset += Int64(n)
         }
-        if end != original { _ = ftruncate(fd, off_t(end)) }
+        return true
     }
 
-    /// The `revision` of an audit line, if it is one of ours.
+    /// The revision of the audit log's last line that jobrules wrote, looking
+    /// back from the end over any other (a torn line, a line someone added):
+    /// reads only the lines it looks at.
+    func lastAuditRevision() -> Int64? {
+        let fd = open(auditPath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return nil }
+        var end = Int64(st.st_size)  // lines before `end` are still to look at
+        let chunk: Int64 = 1 << 16
+        var buffer = [UInt8](repeating: 0, count: Int(chunk))
+        var head = [UInt8](repeating: 0, count: 64)
+        // A last line without its newline was cut short: not a line jobrules finished.
+        var complete = end > 0 && pread(fd, &head, 1, off_t(end - 1)) == 1 && head[0] == 0x0A
+        while end > 0 {
+            // The start of the line that ends at `end`: after the newline before it.
+            var start: Int64 = 0
+            var searchEnd = end - 1  // the line's own newline (or last byte) excluded
+            search: while searchEnd > 0 {
+                let from = max(0, searchEnd - chunk)
+                let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, Int(searchEnd - from), off_t(from)) }
+                guard n == Int(searchEnd - from) else { return nil }
+                if let nl = buffer[0..<n].lastIndex(of: 0x0A) {
+                    start = from + Int64(nl) + 1
+                    break search
+                }
+                searchEnd = from
+            }
+            let n = head.withUnsafeMutableBytes { pread(fd, $0.baseAddress, Int(min(64, end - start)), off_t(start)) }
+            if complete, n > 0, let revision = Self.revision(ofAuditLine: Array(head[0..<n])) { return revision }
+            complete = true
+            end = start
+        }
+        return nil
+    }
+
+    /// The `revision` of an audit line, if it is one jobrules wrote: it
+    /// starts `{"run":"<run id>","revision":N,` (a run id is plain ASCII).
     static func revision(ofAuditLine line: [UInt8]) -> Int64? {
-        let key = Array("\"revision\":".utf8)
-        guard let at = line.firstRange(of: key) else { return nil }
-        var i = at.upperBound
+        let head = Array(#"{"run":""#.utf8)
+        let middle = Array(#"","revision":"#.utf8)
+        guard line.count > head.count + middle.count, Array(line[0..<head.count]) == head else { return nil }
+        var i = head.count
+        while i < line.count, line[i] != UInt8(ascii: "\""), line[i] != UInt8(ascii: "\\"), line[i] &- 0x20 < 0x5F { i += 1 }
+        guard i > head.count, i + middle.count <= line.count, Array(line[i..<(i + middle.count)]) == middle else { return nil }
+        i += middle.count
         var value: Int64 = 0
         var digits = 0
         while i < line.count, line[i] &- 48 < 10, digits < 18 {
@@ -415,7 +562,58 @@ public struct JSONStoreFile: StoreBackend, Sendable {
             i += 1
             digits += 1
         }
-        return digits > 0 ? value : nil
+        guard digits > 0, i < line.count, line[i] == UInt8(ascii: ",") else { return nil }
+        return value
+    }
+}
+
+/// A save in progress, noted in the store's lock file after the holder's
+/// line, before its audit lines are appended: `pending REVISION RUN OFFSET`,
+/// where OFFSET is the audit log's size before them. Cleared once the store
+/// is renamed into place.
+struct PendingSave: Equatable {
+    let revision: Int64
+    let run: String
+    var offset: Int64
+
+    /// Where the record lies in the lock file (after the holder's line).
+    static let offset = 64
+    static let size = 128
+
+    /// What each of its audit lines starts with.
+    var linePrefix: [UInt8] { Array("{\"run\":\"\(run)\",\"revision\":\(revision),".utf8) }
+
+    func write(_ lockPath: String) throws(StoreError) {
+        var line = Array("pending \(revision) \(run) \(offset)".utf8)
+        line += [UInt8](repeating: 0x20, count: max(0, Self.size - 1 - line.count)) + [0x0A]
+        let fd = try JSONStoreFile.openOwnFile(lockPath, O_RDWR, what: "the lock file")
+        defer { close(fd) }
+        let written = line.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(Self.offset)) }
+        guard written == line.count else { throw .io(path: lockPath, doing: "note the save in", errno: written < 0 ? errno : EIO) }
+        guard fdatasync(fd) == 0 else { throw .io(path: lockPath, doing: "sync", errno: errno) }
+    }
+
+    static func read(_ lockPath: String) -> PendingSave? {
+        let fd = open(lockPath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: size)
+        let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, size, off_t(offset)) }
+        guard n > 0 else { return nil }
+        let words = String(decoding: buffer[0..<n].prefix { $0 != 0x0A }, as: UTF8.self).split(separator: " ")
+        guard words.count == 4, words[0] == "pending", let revision = Int64(words[1]), let offset = Int64(words[3]), offset >= 0
+        else { return nil }
+        return PendingSave(revision: revision, run: String(words[2]), offset: offset)
+    }
+
+    /// Blanks the record (without a sync: a record that survives a crash
+    /// names a revision the store has reached, and is ignored).
+    static func clear(_ lockPath: String) {
+        let fd = open(lockPath, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        let blank = [UInt8](repeating: 0x20, count: size - 1) + [0x0A]
+        _ = blank.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(offset)) }
     }
 }
 
