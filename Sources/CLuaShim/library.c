@@ -33,24 +33,29 @@ int jr_str_rep(lua_State *L) {
         return luaL_error(L, "resulting string too large");
     }
     // Its size is known, and held by the heap (and so under the memory limit)
-    // before any byte is copied.
+    // before any byte is copied. One copy and its separator, then what is
+    // written so far copied after itself: a few dozen copies, not n.
     size_t total = (size_t)n * length + (size_t)(n - 1) * separator_length;
     luaL_Buffer b;
     char *p = luaL_buffinitsize(L, &b, total);
-    int until_check = JR_STOP_CHECK_EVERY;
-    while (n-- > 1) {
-        memcpy(p, s, length);
-        p += length;
-        if (separator_length > 0) {
-            memcpy(p, separator, separator_length);
-            p += separator_length;
-        }
-        if (--until_check == 0) {
-            until_check = JR_STOP_CHECK_EVERY;
+    memcpy(p, s, length);
+    size_t done = length;
+    if (n > 1) {
+        size_t unit = length + separator_length;
+        memcpy(p + length, separator, separator_length);
+        memcpy(p + unit, s, length);
+        done = unit + length;  // two copies and the separator between them
+        while (done < total) {
+            // `done` is k units less one separator: copy a separator, then the k units less one.
+            size_t chunk = done + separator_length;
+            if (chunk > total - done) chunk = total - done;
+            size_t head = separator_length < chunk ? separator_length : chunk;
+            memcpy(p + done, separator, head);
+            memcpy(p + done + head, p, chunk - head);
+            done += chunk;
             jr_check_stop(L);
         }
     }
-    memcpy(p, s, length);
     luaL_pushresultsize(&b, total);
     return 1;
 }
@@ -173,13 +178,14 @@ int jr_tab_move(lua_State *L) {
 typedef struct Sort {
     lua_State *L;
     int has_comparator;
-    int until_check;
 } Sort;
 
-// Whether a[i] < a[j] for the elements at stack indices i and j.
+// Whether a[i] < a[j] for the elements at stack indices i and j. The stop
+// is looked at before each comparison: comparing two long strings alone can
+// take a while (strcoll over both).
 static int sort_less(Sort *s, int i, int j) {
     lua_State *L = s->L;
-    every_so_often(L, &s->until_check);
+    if (jr_host_of(L)->stop_reason != JR_STOP_NONE) jr_check_stop(L);
     if (!s->has_comparator) return lua_compare(L, i, j, LUA_OPLT);
     lua_pushvalue(L, 2);
     lua_pushvalue(L, i - 1);  // i and j are negative: they move as values are pushed
@@ -206,21 +212,11 @@ static void swap_at(lua_State *L, lua_Integer i, lua_Integer j) {
     lua_seti(L, 1, j);
 }
 
+// By swaps of neighbours, so that the table holds its elements at every
+// moment: a comparator that raises leaves them all there, as Lua's own does.
 static void insertion_sort(Sort *s, lua_Integer lo, lua_Integer hi) {
-    lua_State *L = s->L;
     for (lua_Integer i = lo + 1; i <= hi; i++) {
-        lua_geti(L, 1, i);  // the element to place
-        lua_Integer j = i - 1;
-        for (; j >= lo; j--) {
-            lua_geti(L, 1, j);
-            int less = sort_less(s, -2, -1);
-            if (!less) {
-                lua_pop(L, 1);
-                break;
-            }
-            lua_seti(L, 1, j + 1);
-        }
-        lua_seti(L, 1, j + 1);
+        for (lua_Integer j = i; j > lo && less_at(s, j, j - 1); j--) swap_at(s->L, j, j - 1);
     }
 }
 
@@ -300,7 +296,7 @@ int jr_tab_sort(lua_State *L) {
         if (has_comparator) luaL_checktype(L, 2, LUA_TFUNCTION);
         lua_settop(L, 2);
         luaL_checkstack(L, 8, "table.sort");
-        Sort s = {L, has_comparator, JR_STOP_CHECK_EVERY};
+        Sort s = {L, has_comparator};
         int depth = 0;
         for (lua_Integer k = n; k > 0; k >>= 1) depth += 2;
         quick_sort(&s, 1, n, depth);
@@ -316,8 +312,8 @@ typedef struct ChunkPieces {
 } ChunkPieces;
 
 // Hands a text chunk to the compiler 64 KiB at a time, looking at the stop
-// flag between pieces: a pending stop ends the chunk there (it then fails to
-// compile, and the stop is raised at the script's next instruction).
+// flag between pieces: a pending stop ends the chunk there, and is raised at
+// the script's next instruction (the chunk, whole or not, never runs).
 static const char *next_piece(lua_State *L, void *data, size_t *size) {
     ChunkPieces *pieces = (ChunkPieces *)data;
     jr_host *h = jr_host_of(L);
@@ -351,15 +347,23 @@ static const char *call_reader(lua_State *L, void *data, size_t *size) {
     return lua_tolstring(L, READER_SLOT, size);
 }
 
-// load() for text chunks only (the mode is always "t"). A string chunk is
-// compiled in pieces (above); a reader function is Lua code, stopped as such.
+// load() for text chunks only: the compiler is always told "t", so that no
+// binary chunk is ever loaded; a text chunk under a mode without "t" is
+// refused as Lua refuses it. A string chunk is compiled in pieces (above); a
+// reader function is Lua code, stopped as such.
 int jr_safe_load(lua_State *L) {
     size_t length;
     const char *s = lua_tolstring(L, 1, &length);
+    const char *mode = luaL_optstring(L, 3, "bt");
     int env = !lua_isnone(L, 4) ? 4 : 0;
     int status;
     if (s != NULL) {
         const char *chunkname = luaL_optstring(L, 2, s);
+        if (strchr(mode, 't') == NULL && (length == 0 || s[0] != LUA_SIGNATURE[0])) {
+            lua_pushnil(L);
+            lua_pushfstring(L, "attempt to load a text chunk (mode is '%s')", mode);
+            return 2;
+        }
         ChunkPieces pieces = {s, length};
         status = lua_load(L, next_piece, &pieces, chunkname, "t");
     } else {

@@ -53,17 +53,6 @@ static void matcher_reset(Matcher *m) {
     m->depth_left = MAX_DEPTH;
 }
 
-// Counts `cost` steps (about one per character looked at); every
-// JR_STOP_CHECK_EVERY, a pending stop is raised.
-static inline void spend(Matcher *m, ptrdiff_t cost) {
-    if ((m->steps_left -= (int)(cost < JR_STOP_CHECK_EVERY ? cost : JR_STOP_CHECK_EVERY)) <= 0) {
-        m->steps_left = JR_STOP_CHECK_EVERY;
-        jr_check_stop(m->L);
-    }
-}
-
-static inline void step(Matcher *m) { spend(m, 1); }
-
 // The pattern byte at `p`, or '\0' at its end (Lua's strings end with one).
 static inline unsigned char pat(const Matcher *m, const char *p) {
     return p < m->pattern_end ? (unsigned char)*p : 0;
@@ -132,14 +121,29 @@ static const char *item_end(Matcher *m, const char *p) {
     return p;
 }
 
-// Whether the subject character at `s` matches the item [p, end).
-static int item_matches(const Matcher *m, const char *s, const char *p, const char *end) {
+// Counts `cost` steps (about one per character looked at); every
+// JR_STOP_CHECK_EVERY, a pending stop is raised.
+static inline void spend(Matcher *m, ptrdiff_t cost) {
+    if ((m->steps_left -= (int)(cost < JR_STOP_CHECK_EVERY ? cost : JR_STOP_CHECK_EVERY)) <= 0) {
+        m->steps_left = JR_STOP_CHECK_EVERY;
+        jr_check_stop(m->L);
+    }
+}
+
+static inline void step(Matcher *m) { spend(m, 1); }
+
+// Whether the subject character at `s` matches the item [p, end). A set
+// costs steps in proportion to its length: a set of a million characters is
+// a million comparisons a character.
+static int item_matches(Matcher *m, const char *s, const char *p, const char *end) {
     if (s >= m->subject_end) return 0;
     int c = (unsigned char)*s;
     switch (*p) {
     case '.': return 1;
     case ESC: return in_class(c, (unsigned char)p[1]);
-    case '[': return in_set(c, p, end - 1);
+    case '[':
+        if (end - p > 32) spend(m, (end - p) / 32);
+        return in_set(c, p, end - 1);
     default: return (unsigned char)*p == c;
     }
 }
@@ -227,6 +231,7 @@ static int capture_index(Matcher *m, int digit) {
 static const char *match_back_reference(Matcher *m, const char *s, int digit) {
     int i = capture_index(m, digit);
     size_t length = (size_t)m->captures[i].length;
+    spend(m, (ptrdiff_t)(length / 8) + 1);  // the comparison below looks at up to `length` bytes
     if ((size_t)(m->subject_end - s) >= length && memcmp(m->captures[i].start, s, length) == 0) return s + length;
     return NULL;
 }
@@ -266,6 +271,7 @@ static const char *match(Matcher *m, const char *s, const char *p) {
                 p += 2;
                 if (pat(m, p) != '[') luaL_error(m->L, "missing '[' after '%%f' in pattern");
                 const char *end = item_end(m, p);
+                if (end - p > 32) spend(m, (end - p) / 16);  // two looks at the set
                 int before = s == m->subject ? 0 : (unsigned char)s[-1];
                 int at = s < m->subject_end ? (unsigned char)*s : 0;
                 if (!in_set(before, p, end - 1) && in_set(at, p, end - 1)) {

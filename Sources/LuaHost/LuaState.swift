@@ -108,8 +108,10 @@ public final class LuaState {
     /// Counts what the host holds for scripts against the memory limit:
     /// `counter` is a running total of bytes, and what it gains during an
     /// outermost call into Lua counts with that call's heap (nil: nothing).
-    public func countHostMemory(_ counter: UnsafePointer<Int>?) {
+    /// `owner` keeps the counter's memory alive while the state reads it.
+    public func countHostMemory(_ counter: UnsafePointer<Int>?, owner: AnyObject?) {
         guard state != nil else { return }
+        heldCounterOwner = owner
         host.pointee.held_counter = counter
         host.pointee.held_base = counter?.pointee ?? 0
         host.pointee.held_now = 0
@@ -122,6 +124,8 @@ public final class LuaState {
 
     /// Now, on the clock of `deadline`.
     public static func monotonicNanoseconds() -> Int64 { jr_monotonic_ns() }
+
+    private var heldCounterOwner: AnyObject?
 
     /// Outermost calls into Lua made so far: a host function can tell which
     /// call it is part of (to count what one call does).

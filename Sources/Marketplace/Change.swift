@@ -69,9 +69,10 @@ public enum ChangeValue: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// Compact JSON.
+    /// Compact JSON, as shown: DEL and C1 controls escaped too.
     public var description: String {
         var out = JSONWriter()
+        out.escapesAllControls = true
         out.value(self)
         return out.string
     }

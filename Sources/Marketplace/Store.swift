@@ -72,8 +72,8 @@ public final class Store {
     /// one old value per savepoint is enough to roll a job back, however many
     /// actions change it (a copy per action made a loop of `job:tag` or
     /// `job:note` keep every intermediate tag and note list: quadratic).
-    private var jobSnapshots: [Int32] = []
-    private var orderSnapshots: [Int32] = []
+    private var jobSnapshots: [Int] = []
+    private var orderSnapshots: [Int] = []
     /// `undo.count` when the latest savepoint was taken: an old value kept at
     /// or above it belongs to the innermost savepoint still open.
     private var snapshotFloor = 0
@@ -372,8 +372,8 @@ public final class Store {
     enum Undo {
         /// A job's value before the first change since the innermost savepoint,
         /// and where in `undo` its value before that is (-1: nowhere).
-        case job(Int, Job, previous: Int32)
-        case order(Int, Order, previous: Int32)
+        case job(Int, Job, previous: Int)
+        case order(Int, Order, previous: Int)
         case agency(Agency, SourceSpan?)
         /// A count of `stats` before it changed (nil: absent), and the stats' bytes as read.
         case statCount(declines: Bool, service: String, old: Int64?, raw: SourceSpan?)
@@ -403,10 +403,10 @@ public final class Store {
     func updateJob<E: Error>(_ i: Int, _ body: (inout Job) throws(E) -> Void) throws(E) {
         if i >= jobSnapshots.count { jobSnapshots.append(contentsOf: repeatElement(-1, count: jobs.count - jobSnapshots.count)) }
         let previous = jobSnapshots[i]
-        let snapshot = Int(previous) < snapshotFloor
+        let snapshot = previous < snapshotFloor
         if snapshot {
             // Copied straight into `undo`: no other copy holds on to the job's lists.
-            jobSnapshots[i] = Int32(truncatingIfNeeded: undo.count)
+            jobSnapshots[i] = undo.count
             undo.append(.job(i, jobs[i], previous: previous))
             hold(MemoryLayout<Job>.stride + 16 * (jobs[i].tags.count + jobs[i].assignees.count) + 48 * jobs[i].notes.count)
         }
@@ -433,10 +433,10 @@ public final class Store {
     private func updateOrder(_ i: Int, _ body: (inout Order) throws(OrderError) -> Void) throws(OrderError) {
         if i >= orderSnapshots.count { orderSnapshots.append(contentsOf: repeatElement(-1, count: orders.count - orderSnapshots.count)) }
         let previous = orderSnapshots[i]
-        let snapshot = Int(previous) < snapshotFloor
+        let snapshot = previous < snapshotFloor
         let estimate = MemoryLayout<Order>.stride + 48 * (orders[i].updates.count + orders[i].extensionRequests.count)
         if snapshot {
-            orderSnapshots[i] = Int32(truncatingIfNeeded: undo.count)
+            orderSnapshots[i] = undo.count
             undo.append(.order(i, orders[i], previous: previous))
             hold(estimate)
         }
@@ -540,7 +540,7 @@ public final class Store {
         if messagesByJob != nil { messagesByJob?[i].append(Int32(messages.count - 1)) }
         if messages.count > messagesStampedFrom { messageStamps.append(newStamp()) }
         undo.append(.appendedMessage)
-        hold(MemoryLayout<Message>.stride + body.byteCount)
+        hold(MemoryLayout<Message>.stride)  // its body is counted with the change recorded below
         record("message", id, "created", .null, .object([
             ("job", .string(jobs[i].id)), ("from", .string(author.stored)), ("at", .time(now)), ("body", .string(body.string)),
         ]))
@@ -656,7 +656,7 @@ public final class Store {
             if b <= 0x20 || b == 0x7F { return false }
             if b >= 0x80 { ascii = false }
         }
-        return ascii || !name.unicodeScalars.contains { $0.properties.isWhitespace || ($0.value >= 0x7F && $0.value < 0xA0) }
+        return ascii || !name.unicodeScalars.contains { $0.properties.isWhitespace || Limits.isControl($0.value) }
     }
 
     // MARK: Outbox
@@ -690,8 +690,7 @@ public final class Store {
         case ("listed_in_search", .flag(let b)): old = .bool(p.listedInSearch); p.listedInSearch = b
         case ("works_with_dropshippers", .flag(let b)): old = .bool(p.worksWithDropshippers); p.worksWithDropshippers = b
         case ("notification_email", .email(let e)):
-            guard e.contains("@"), e.utf8.count <= 254, !e.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || ($0.value >= 0x7F && $0.value < 0xA0) })
-            else { throw .invalid("notification_email must be an email address, not \(ChangeValue.string(e))") }
+            guard Limits.isEmailAddress(e) else { throw .invalid("notification_email must be an email address, not \(ChangeValue.string(e))") }
             old = .string(p.notificationEmail); p.notificationEmail = e
         case ("available", _), ("listed_in_search", _), ("works_with_dropshippers", _):
             throw .invalid("preference '\(name)' is true or false")

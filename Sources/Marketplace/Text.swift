@@ -212,7 +212,7 @@ extension String {
         out.reserveCapacity(utf8.count + 8)
         for scalar in unicodeScalars {
             let v = scalar.value
-            if (v < 0x20 && !(keepingLines && (v == 0x0A || v == 0x09))) || (v >= 0x7F && v < 0xA0) {
+            if Limits.isControl(v) && !(keepingLines && (v == 0x0A || v == 0x09)) {
                 out += "\\u{" + String(v, radix: 16, uppercase: true) + "}"
             } else {
                 out.unicodeScalars.append(scalar)

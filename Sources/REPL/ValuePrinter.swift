@@ -170,7 +170,7 @@ public struct ValuePrinter {
                     if scalar.value < 0x20 || scalar.value == 0x7F {
                         out += "\\\(scalar.value)"
                     } else if scalar.value >= 0x80 && scalar.value < 0xA0 {
-                        // C1 controls (a terminal may obey U+009B as an escape), as Lua writes them.
+                        // C1 controls too (a terminal may obey U+009B as an escape), in Lua's \u{…} form.
                         out += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
                     } else {
                         out.unicodeScalars.append(scalar)

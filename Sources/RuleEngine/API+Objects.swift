@@ -132,7 +132,7 @@ extension Session {
                 return 1
             },
             method("decline") { j, call in
-                let reason = try s.textArgument(call, 2, what: "a reason", limit: 4096)
+                let reason = try s.textArgument(call, 2, what: "a reason", limit: Limits.reasonBytes)
                 guard !reason.isEmpty else { throw LuaCallError.argument(2, "a decline needs a reason") }
                 try act { () throws(TransitionError) in try s.store.decline(job: j, reason: reason, at: s.now) }
                 return 0
@@ -278,7 +278,7 @@ extension Session {
                 field("body") { m, call in call.push(m.body.string) },
             ]
         ) { h in
-            guard let i = try? s.message(h) else { return "Message (from a reloaded store)" }
+            guard let i = try? s.message(h) else { return "Message (gone: rolled back, or from a reloaded store)" }
             let m = s.store.messages[i]
             return "Message \(m.id) on \(s.store.jobs[m.job].id) from \(m.from.stored) at \(RFC3339.format(m.at))"
         }
@@ -396,7 +396,7 @@ extension Session {
             method("deliver") { o, _ in try act { () throws(OrderError) in try s.store.deliver(order: o, at: s.now) } },
             method("request_extension") { o, call in
                 let days = try call.integer(2)
-                let reason = try s.textArgument(call, 3, what: "a reason", limit: 4096)
+                let reason = try s.textArgument(call, 3, what: "a reason", limit: Limits.reasonBytes)
                 guard !reason.isEmpty else { throw LuaCallError.argument(3, "an extension request needs a reason") }
                 try act { () throws(OrderError) in try s.store.requestExtension(order: o, days: days, reason: reason, at: s.now) }
             },

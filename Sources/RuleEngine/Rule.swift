@@ -62,7 +62,7 @@ extension Session {
         call.pop()
         let label: String
         if let name, !name.isEmpty, name.utf8.count <= 100,
-            !name.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || ($0.value >= 0x7F && $0.value < 0xA0) })
+            !name.unicodeScalars.contains(where: { $0.properties.isWhitespace || Limits.isControl($0.value) })
         {
             label = "rule '\(name)'"
             if !redeclaresRules, let earlier = rules.first(where: { $0.name == name }) {

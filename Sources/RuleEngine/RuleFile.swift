@@ -36,7 +36,7 @@ public struct RuleFile: Sendable {
                     throw RuleProblem(position: nil, message: "'\(name)' is \(kind), not a rule file")
                 }
                 do {
-                    files.append(RuleFile(path: name, source: try InputFile.read(name)))
+                    files.append(RuleFile(path: name, source: try InputFile.read(name, limit: Limits.scriptBytes)))
                 } catch {
                     throw RuleProblem(position: nil, message: error.description)
                 }

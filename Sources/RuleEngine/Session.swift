@@ -56,7 +56,7 @@ public final class Session {
         self.store = store
         self.now = now
         try installAPI()
-        lua.countHostMemory(store.heldBytes)
+        lua.countHostMemory(store.heldBytes, owner: store)
     }
 
     /// Closes the VM (the session can't run code afterwards).
@@ -75,7 +75,7 @@ public final class Session {
     public func replace(store: Store, now: UnixTime) throws(LuaError) {
         self.store = store
         self.now = now
-        lua.countHostMemory(store.heldBytes)
+        lua.countHostMemory(store.heldBytes, owner: store)
         generation &+= 1
         lua.forgetConstantFields()  // the old members' ids and names: those objects now refuse to be read
         try lua.setGlobal("now", .integer(now))
@@ -228,7 +228,7 @@ public final class Session {
     }
 
     /// A text argument (a string, valid UTF-8), at most `limit` bytes.
-    func textArgument(_ call: LuaCall, _ n: Int32, what: String, limit: Int = 1 << 20) throws(LuaCallError) -> String {
+    func textArgument(_ call: LuaCall, _ n: Int32, what: String, limit: Int = Limits.textBytes) throws(LuaCallError) -> String {
         guard call.type(n) == .string else { throw .type(n, expected: "string") }
         let text = try call.string(n)
         guard text.utf8.count <= limit else { throw .argument(n, "\(what) longer than \(limit) bytes") }

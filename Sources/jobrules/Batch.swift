@@ -134,13 +134,14 @@ final class Batch {
 
     /// Runs the rule files' top level (declaring their rules); every problem
     /// with its `file:LINE`. Changes made at a file's top level are the file's.
-    func load(ruleFiles: [RuleFile]) -> [String] {
+    func load(ruleFiles: [RuleFile]) throws -> [String] {
         var problems: [String] = []
         for file in ruleFiles {
             store.actor = "file:" + file.path
             do {
                 try session.run(file: file.path, source: file.source)
             } catch {
+                if error.kind == .deadline { throw locked.deadline.error("running the top level of \(file.path)") }
                 problems.append(error.message)
             }
         }
@@ -173,12 +174,13 @@ enum KeptUntilExit {
 
 /// When a command must stop (`--max-run-time`, counted from its start).
 struct RunDeadline {
-    let limit: Duration?
+    /// The option as given (`30m`), for messages.
+    let limit: String?
     /// On `monotonicSeconds`'s clock.
     let at: Double?
 
-    init(_ limit: Duration?) {
-        self.limit = limit
+    init(_ limit: Duration?, given: String? = nil) {
+        self.limit = limit.map { _ in given ?? "" }
         at = limit.map { monotonicSeconds() + Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 }
     }
 
@@ -189,8 +191,7 @@ struct RunDeadline {
 
     /// The refusal once it has passed, `doing` what.
     func error(_ doing: String) -> UsageError {
-        let limit = limit.map { LuaState.describe($0) } ?? ""
-        return UsageError("stopped by --max-run-time (\(limit)) \(doing): nothing was written")
+        UsageError("stopped by --max-run-time \(limit ?? "") \(doing): nothing was written")
     }
 
     func check(_ doing: String) throws {

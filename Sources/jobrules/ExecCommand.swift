@@ -41,11 +41,11 @@ struct ExecCommand: ParsableCommand {
     func run() throws {
         let source: [UInt8]
         do {
-            source = try InputFile.read(script)
+            source = try InputFile.read(script, limit: Limits.scriptBytes)
         } catch {
             throw UsageError(error.description)
         }
-        let deadline = RunDeadline(try runTime.limit())
+        let deadline = RunDeadline(try runTime.limit(), given: runTime.maxRunTime)
         let batch = try Batch(options: storeOptions, limits: try limitOptions.limits(), dryRun: dryRun, deadline: deadline)
         defer { batch.release() }
         let store = batch.store

@@ -38,7 +38,7 @@ struct ImportCommand: ParsableCommand {
     @OptionGroup var runTime: RunTimeOptions
 
     func run() throws {
-        let deadline = RunDeadline(try runTime.limit())
+        let deadline = RunDeadline(try runTime.limit(), given: runTime.maxRunTime)
         // Read before taking the lock: a slow pipe must not hold other runs up.
         let readStart = monotonicSeconds()
         let bytes = try readFeed()
@@ -70,11 +70,9 @@ struct ImportCommand: ParsableCommand {
     }
 
     private func readFeed() throws -> [UInt8] {
-        if events == "-" {
-            return [UInt8](FileHandle.standardInput.readDataToEndOfFile())
-        }
         do {
-            return try InputFile.read(events)
+            if events == "-" { return try InputFile.read(fd: 0, name: "standard input", limit: Limits.feedBytes) }
+            return try InputFile.read(events, limit: Limits.feedBytes)
         } catch {
             throw UsageError(error.description)
         }

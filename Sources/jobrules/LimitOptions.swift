@@ -37,43 +37,38 @@ struct LimitOptions: ParsableArguments {
     /// no sign, exponent or other base. A value between 0 and a nanosecond
     /// rounds up to one (only `0` means none); at most 365 days.
     static func parseDuration(_ text: String) -> Duration? {
-        let units: [(String, Int64)] = [("ms", 1_000_000), ("s", 1_000_000_000), ("m", 60_000_000_000), ("h", 3_600_000_000_000)]
+        let units: [(String, UInt64)] = [("ms", 1_000_000), ("s", 1_000_000_000), ("m", 60_000_000_000), ("h", 3_600_000_000_000)]
         var number = Substring(text)
-        var scale: Int64 = 1_000_000_000
+        var scale: UInt64 = 1_000_000_000
         for (suffix, nanoseconds) in units where number.hasSuffix(suffix) {
             number = number.dropLast(suffix.count)
             scale = nanoseconds
             break
         }
         let parts = number.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let whole = parts.first, !whole.isEmpty, whole.count <= 12, whole.allSatisfy({ $0.isASCII && $0.isNumber }),
-            let wholeValue = Int64(whole)
-        else { return nil }
-        let fraction = parts.count == 2 ? parts[1] : ""
-        guard parts.count == 1 || (!fraction.isEmpty && fraction.allSatisfy({ $0.isASCII && $0.isNumber })) else { return nil }
-        // Whole nanoseconds of the fraction, rounded up: its digits times the scale, over 10^digits.
-        var fractionNanoseconds: Int64 = 0
-        if !fraction.isEmpty {
-            let digits = fraction.prefix(18)
-            let exact = fraction.dropFirst(18).allSatisfy { $0 == "0" }
-            guard let value = Int64(digits) else { return nil }
-            var divisor: Int64 = 1
-            for _ in digits { divisor *= 10 }
-            let (product, overflow) = value.multipliedReportingOverflow(by: scale)
-            if overflow {
-                // 10^18 × scale doesn't fit: the fraction's first digits are enough.
-                let short = Int64(digits.prefix(9)) ?? 0
-                var shortDivisor: Int64 = 1
-                for _ in digits.prefix(9) { shortDivisor *= 10 }
-                fractionNanoseconds = (short * scale + shortDivisor - 1) / shortDivisor + 1
-            } else {
-                fractionNanoseconds = (product + divisor - 1) / divisor + (exact ? 0 : 1)
-            }
-        }
+        let digits: (Substring) -> Bool = { !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isNumber } }
+        guard let whole = parts.first, digits(whole), parts.count == 1 || digits(parts[1]) else { return nil }
+        let limit: UInt64 = 365 * 86_400 * 1_000_000_000
+        // The whole part: more than 12 digits is past any limit.
+        guard whole.count <= 12, let wholeValue = UInt64(whole) else { return nil }
         let (wholeNanoseconds, overflow) = wholeValue.multipliedReportingOverflow(by: scale)
-        let limit: Int64 = 365 * 86_400 * 1_000_000_000
-        guard !overflow, wholeNanoseconds <= limit, fractionNanoseconds <= limit - wholeNanoseconds else { return nil }
-        return .nanoseconds(wholeNanoseconds + fractionNanoseconds)
+        guard !overflow, wholeNanoseconds <= limit else { return nil }
+        // The fraction: its first 9 digits times the scale over 10^digits, in
+        // full width (it can't overflow), rounded up, and up again when a
+        // later digit isn't 0.
+        var fractionNanoseconds: UInt64 = 0
+        if parts.count == 2 {
+            let fraction = parts[1]
+            let kept = fraction.prefix(9)
+            var power: UInt64 = 1
+            for _ in kept { power *= 10 }
+            let value = UInt64(kept) ?? 0
+            let product = value.multipliedFullWidth(by: scale)
+            let (quotient, remainder) = power.dividingFullWidth(product)
+            fractionNanoseconds = quotient + (remainder != 0 || fraction.dropFirst(9).contains { $0 != "0" } ? 1 : 0)
+        }
+        guard fractionNanoseconds <= limit - wholeNanoseconds else { return nil }
+        return .nanoseconds(Int64(wholeNanoseconds + fractionNanoseconds))
     }
 
     /// `DIGITS[UNIT]` with UNIT one of B, K, M, G, KiB, MiB, GiB (powers of 1024).

@@ -46,7 +46,7 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var runTime: RunTimeOptions
 
     func run() throws {
-        let deadline = RunDeadline(try runTime.limit())
+        let deadline = RunDeadline(try runTime.limit(), given: runTime.maxRunTime)
         let files = try RuleFile.resolved(rules)
         // With --json, standard output holds the report alone: what scripts print goes to standard error.
         let output: (UnsafeRawBufferPointer) -> Void = json ? { LuaState.standardError($0) } : { LuaState.standardOutput($0) }
@@ -54,7 +54,7 @@ struct RunCommand: ParsableCommand {
             options: storeOptions, limits: try limitOptions.limits(), dryRun: dryRun, deadline: deadline, output: output)
         defer { batch.release() }
         var mark = monotonicSeconds()
-        let problems = batch.load(ruleFiles: files)
+        let problems = try batch.load(ruleFiles: files)
         guard problems.isEmpty else {
             throw UsageError("rule files are invalid, nothing was run or written:\n" + problems.joined(separator: "\n"))
         }

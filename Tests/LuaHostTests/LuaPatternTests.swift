@@ -69,6 +69,14 @@ import Testing
           show(pcall(table.sort, t)) show(true, t)
           show(pcall(table.sort, u)) show(true, u)
           show(pcall(table.sort, t, function(a, b) return a > b end)) show(true, t)
+          -- Ties: records ordered by a key many share; which of the tied comes
+          -- first Lua leaves open, so the keys' order is what is compared.
+          local records = {}
+          for k = 1, #t do records[k] = {key = t[k] % 7, id = k} end
+          show(pcall(table.sort, records, function(a, b) return a.key < b.key end))
+          local keys = {}
+          for k = 1, #records do keys[k] = records[k].key end
+          show(true, keys)
           local v = {}
           for k = 1, math.random(0, 10) do v[k] = k end
           show(pcall(table.insert, v, math.random(-1, 12), "x")) show(true, v)
@@ -113,7 +121,8 @@ import Testing
         let source = Self.cases(seed: seed, count: 1500)
         let expected = try #require(Self.stock(source))
         #expect(!expected.hasPrefix("error: "), "\(expected)")
-        let (lua, _) = try makeLua(limits: .none)
+        // Under limits, so that the steps are counted (none is reached).
+        let (lua, _) = try makeLua(limits: LuaLimits(timeout: .seconds(60), memory: 1 << 30))
         let results = try lua.execute(source, chunkName: "=cases")
         guard case .string(let ours)? = results.first else {
             Issue.record("no results")
@@ -128,5 +137,34 @@ import Testing
         }
         let count = differing.count
         #expect(count == 0, "\(differing.prefix(5).map { "line \($0.offset + 1): ours \($0.element.0) / Lua's \($0.element.1)" })")
+    }
+
+    /// Whatever the comparator says — always true, at random, an error, a
+    /// change of the table — the sort ends, and keeps the table's elements.
+    @Test func sortEndsAndKeepsTheElementsWhateverTheComparator() throws {
+        let (lua, output) = try makeLua(limits: LuaLimits(timeout: .seconds(30), memory: 1 << 30))
+        try lua.execute("""
+            math.randomseed(5)
+            local comparators = {
+              function(a, b) return true end,
+              function(a, b) return math.random() < 0.5 end,
+              function(a, b) return a <= b end,
+              function(a, b) if math.random() < 0.01 then error("no") end return a < b end,
+            }
+            local ok = 0
+            for round = 1, 200 do
+              local n = math.random(0, 300)
+              local t, count = {}, {}
+              for i = 1, n do t[i] = math.random(1, 20) count[t[i]] = (count[t[i]] or 0) + 1 end
+              pcall(table.sort, t, comparators[round % #comparators + 1])
+              local seen = {}
+              for i = 1, n do seen[t[i]] = (seen[t[i]] or 0) + 1 end
+              local same = #t == n
+              for v, c in pairs(count) do same = same and seen[v] == c end
+              if same then ok = ok + 1 end
+            end
+            print(ok)
+            """, chunkName: "=sort")
+        #expect(output.text == "200\n")
     }
 }

@@ -141,20 +141,32 @@ import Testing
     @Test func aLineJobrulesDidNotWriteStaysAndTheNextSaveStartsANewLine() throws {
         defer { cleanUp() }
         let foreign = "a note someone added, without a newline"
-        try (Self.auditLines[0] + "\n" + foreign).write(toFile: file.auditPath, atomically: false, encoding: .utf8)
+        try foreign.write(toFile: file.auditPath, atomically: false, encoding: .utf8)
         let lock = try file.lock(timeout: 1)
         defer { lock.unlock() }
-        var loaded = try file.load()
-        try file.recover(storeRevision: 1)
-        #expect(try auditLines() == [Self.auditLines[0], foreign])
+        let loaded = try file.load()
+        try file.recover(storeRevision: loaded.version.revision)
+        #expect(try auditLines() == [foreign])
         let store = loaded.store
         try store.open(job: try #require(store.job("J-1001")), at: now)
         _ = try file.save(store, over: loaded.version, audit: AuditBatch(runID: "r", at: now, changes: store.changes))
-        loaded = try file.load()
         let after = try auditLines()
         // Opening a job is two changes: its status and `opened_at`.
-        #expect(after.count == 5 && after[0] == Self.auditLines[0] && after[1] == foreign && after[4] == "", "\(after)")
-        #expect(after[2...3].allSatisfy { $0.hasPrefix(#"{"run":"r","revision":1,"#) })
+        #expect(after.count == 4 && after[0] == foreign && after[3] == "", "\(after)")
+        #expect(after[1...2].allSatisfy { $0.hasPrefix(#"{"run":"r","revision":1,"#) })
+        try file.recover(storeRevision: 1)
+    }
+
+    @Test func aSaveKilledAfterSeparatingAForeignLineLeavesItWhole() throws {
+        defer { cleanUp() }
+        let foreign = "a note someone added, without a newline"
+        // The save noted that its lines start after the newline it added, wrote one line, and died.
+        try (foreign + "\n" + Self.auditLines[0] + "\n").write(toFile: file.auditPath, atomically: false, encoding: .utf8)
+        try notePendingSave(revision: 1, run: "a", offset: foreign.utf8.count + 1)
+        try file.recover(storeRevision: 0)
+        #expect(try auditLines() == [foreign, ""])
+        try file.recover(storeRevision: 0)
+        #expect(try auditLines() == [foreign, ""])
     }
 
     @Test func staleTemporaryFilesAreRemovedBySaving() throws {

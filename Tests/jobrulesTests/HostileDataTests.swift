@@ -47,7 +47,7 @@ import Testing
         let numbers = try NSRegularExpression(pattern: #"(?<=[:\[,] ?)-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?(?=[,}\]\n])"#)
         let matches = numbers.matches(in: text, range: NSRange(text.startIndex..., in: text))
         #expect(matches.count >= 60)
-        let edges = ["9223372036854775807", "-9223372036854775808", "9007199254740992", "18446744073709551616", "1e308", "-1e308",
+        let edges = ["9223372036854775807", "-9223372036854775808", "9007199254740991", "9007199254740992", "18446744073709551616", "1e308", "-1e308",
                      "-0", "0.5", "4.9e-324", "99999999999999999999"]
         let rules = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("rules").path
@@ -202,7 +202,12 @@ import Testing
         for output in [dry.stdout, dry.stderr] {
             #expect(!output.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 || $0.value == 0x9B }, "\(output.debugDescription)")
         }
-        #expect(dry.stdout.contains(#"\u001b[2J\u001b]0;pwned\u0007\u{9B}31mRefresh"#), "\(dry.stdout)")
+        #expect(dry.stdout.contains(#"\u001b[2J\u001b]0;pwned\u0007\u009b31mRefresh"#), "\(dry.stdout)")
+        // The JSON report too: DEL and C1 escaped as well, still valid JSON.
+        let json = try run(["run", "--now", now, "--dry-run", "--json"])
+        #expect(!json.stdout.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 || $0.value == 0x9B }, "\(json.stdout.prefix(300))")
+        #expect(json.stdout.contains(#"\u009b31mRefresh"#))
+        #expect((try? JSONSerialization.jsonObject(with: Data(json.stdout.utf8))) != nil)
         // An error naming data, and the summary `print` shows of an object.
         try scratch.write("show.lua", """
             print(jobs.get('J-1001'))
@@ -257,8 +262,8 @@ import Testing
              "event: longer than 256 bytes (5242880)"),
             (try event("e9", "job.received", ["job": job, "merchant": merchant.merging(["name": "New\u{1B}[2J Co"]) { _, b in b }]),
              "merchant.name: holds a control character (U+001B)"),
-            (try event("e10", "job.declined_by_merchant", ["job": "J-1013", "reason": "No\u{0}thanks"]),
-             "reason: holds a control character (U+0000)"),
+            (try event("e10", "contact.received", ["contact": ["id": "k10", "name": "No\u{0}body", "email": "k10@example.com"]]),
+             "contact.name: holds a control character (U+0000)"),
         ]
         for (line, expected) in cases {
             let result = try importing([line])

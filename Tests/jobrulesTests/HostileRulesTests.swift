@@ -168,7 +168,7 @@ import Testing
         #expect(ends.status == 0 && ends.stdout == "closed\ntrue\nfalse\tcannot close a running coroutine\n", "\(ends.stdout)\(ends.stderr)")
     }
 
-    @Test func finalizersAreRefusedAndNeverHoldTheLock() throws {
+    @Test func finalizersAreRefused() throws {
         // A finalizer would run with hooks off (Lua turns them off for __gc): no limit could stop it.
         try scratch.write("gc.lua", """
             setmetatable({}, {__gc = function() while true do end end})
@@ -190,9 +190,6 @@ import Testing
         #expect(!bomb.timedOut)
         #expect(bomb.status == 1, "\(bomb.stderr)")
         #expect(bomb.stdout.contains("memory limit exceeded (32 MiB)"))
-        // And the lock is free for the next run at once.
-        let next = try jobrules.run(["run", "--rules", "gc-bomb.lua", "--only", "bomb", "--dry-run", "--lock-timeout", "0"], in: scratch.url, timeout: 30)
-        #expect(!next.stderr.contains("locked"), "\(next.stderr)")
     }
 
     /// Library functions that loop in C: each stopped by the time limit, or
@@ -208,14 +205,22 @@ import Testing
         ("move", #"return table.move({1}, 1, 2^40, 1, {})"#, "500ms"),
         ("insert", #"table.insert(setmetatable({}, {__len = function() return 2^50 end}), 1, "x")"#, "500ms"),
         ("remove", #"table.remove(setmetatable({}, {__len = function() return 2^50 end}), 1)"#, "500ms"),
-        ("sort", #"local t = {} for i = 1, 30000000 do t[i] = (i * 7919) % 30000001 end table.sort(t)"#, "2s"),
+        ("sort", #"local s = ("a"):rep(1 << 24) local t = {} for i = 1, 4000 do t[i] = s end table.sort(t)"#, "500ms"),
+        ("long-set", #"return ("a"):rep(1000000):find("^[" .. ("b"):rep(1000000) .. "a]*x")"#, "500ms"),
         ("load", #"load(("x = 1 "):rep(80000000))"#, "2s"),
     ]
+    /// The library function each call is stopped in, as the traceback names it.
+    static let stoppedIn = ["trim": "function 'string.match'", "find": "function 'string.find'", "gsub": "function 'string.gsub'",
+                            "balanced": "function 'string.find'", "move": "function 'table.move'", "insert": "function 'table.insert'",
+                            "remove": "function 'table.remove'", "sort": "function 'table.sort'", "long-set": "function 'string.find'"]
 
     @Test func longRunningLibraryFunctionsStopAtTheTimeLimit() throws {
         for call in Self.longLibraryCalls {
             let result = try exec(call.name + ".lua", call.code, ["--timeout", call.timeout, "--memory-limit", "2G"])
             expectStopped(result, call.name, limit: call.timeout == "2s" ? "2 s" : "0.5 s")
+            if let function = Self.stoppedIn[call.name] {
+                #expect(result.stderr.contains("[C]: in \(function)"), "\(call.name): \(result.stderr)")
+            }
         }
         // Nothing to repeat: done at once, not 2^62 empty copies. A plain
         // search is linear: done at once, not in length × length steps.
@@ -232,8 +237,13 @@ import Testing
         let tags = try exec("tags.lua", #"local job = jobs.get("J-1001") for i = 1, 9000 do job:tag("t" .. i) end"#)
         #expect(tags.status == 1)
         #expect(tags.stderr.contains("tags.lua:1: job J-1001 already has 100 tags, the most a job can have"), "\(tags.stderr)")
-        // Notes: many small ones are cheap, and the audit log grows with them, not with their square.
-        let notes = try exec("notes.lua", #"local job = jobs.get("J-1001") for i = 1, 16000 do job:note("n") end job:tag("a") job:untag("a")"#)
+        // Notes: many small ones hold little (one old value of the job, not
+        // one per note): under a 2 GB address space, where one old value per
+        // note took 5 GB.
+        try scratch.write("notes.lua", #"local job = jobs.get("J-1001") for i = 1, 16000 do job:note("n") end"#)
+        let shell = Binary(path: "/bin/sh")
+        let notes = try shell.run(
+            ["-c", "ulimit -v 2000000; exec \"$0\" exec notes.lua --now 2026-11-21T09:00:00Z", jobrules.url.path], in: scratch.url, timeout: 60)
         #expect(notes.status == 0, "\(notes.stderr)")
         let audit = try FileManager.default.attributesOfItem(atPath: scratch.url.appendingPathComponent("store.json.audit.jsonl").path)
         #expect((audit[.size] as? Int ?? 0) < 16000 * 300, "\(audit[.size] ?? 0) bytes of audit log for 16 000 notes")
@@ -247,7 +257,6 @@ import Testing
         #expect(mail.status == 1)
         #expect(mail.stderr.contains("mail.lua:1: notify: more than 10000 emails in one call"), "\(mail.stderr)")
         // Under an address-space limit, an error, not a crash.
-        let shell = Binary(path: "/bin/sh")
         let limited = try shell.run(
             ["-c", "ulimit -v 2000000; exec \"$0\" exec big.lua --now 2026-11-21T09:00:00Z --memory-limit 1G", jobrules.url.path],
             in: scratch.url, timeout: 60)
@@ -263,7 +272,7 @@ import Testing
             #expect(result.status == 1, "--timeout \(tiny): \(result.stdout)")
             #expect(result.stderr.contains("time limit exceeded"))
         }
-        for bad in ["0x10", "1e-9s", " 5", "+5", "-1", "5 s", "inf", "nan", "5sec", "1.5.2", ".5"] {
+        for bad in ["0x10", "1e-9s", " 5", "+5", "-1", "5 s", "inf", "nan", "5sec", "1.5.2", ".5", "99999999999999999999", "8760.1h"] {
             let result = try exec("tiny.lua", loop, ["--timeout=" + bad])
             #expect(result.status == 2, "--timeout '\(bad)' was taken")
             #expect(result.stderr.contains("invalid --timeout '\(bad)'"), "\(result.stderr)")
@@ -271,6 +280,11 @@ import Testing
         for bad in ["0x10", "1e3", "-64M", "64 M"] {
             let result = try exec("tiny.lua", loop, ["--memory-limit=" + bad])
             #expect(result.status == 2 && result.stderr.contains("invalid --memory-limit"), "--memory-limit '\(bad)' was taken")
+        }
+        // Fractions whose arithmetic once overflowed: taken, as the time they say.
+        for fine in ["1.5000000h", "0.999999999m", "0.9223372036", "8759.999999999999h"] {
+            let result = try exec("tiny.lua", "print('ok')", ["--timeout=" + fine])
+            #expect(result.status == 0 && result.stdout == "ok\n", "--timeout \(fine): \(result.stderr)")
         }
         let lock = try exec("tiny.lua", loop, ["--lock-timeout", "0x10"])
         #expect(lock.status == 2 && lock.stderr.contains("invalid --lock-timeout '0x10'"))
@@ -283,7 +297,7 @@ import Testing
         try scratch.write("slow.lua", #"rule{name = "slow", on = "jobs", run = function(job) local c = os.clock() while os.clock() - c < 0.2 do end job:tag("slow") end}"#)
         let run = try jobrules.run(["run", "--rules", "slow.lua", "--now", "2026-11-21T09:00:00Z", "--max-run-time", "1s"], in: scratch.url, timeout: 30)
         #expect(run.status == 2)
-        #expect(run.stderr.contains("jobrules: stopped by --max-run-time (1 s) at rule slow on job "), "\(run.stderr)")
+        #expect(run.stderr.contains("jobrules: stopped by --max-run-time 1s at rule slow on job "), "\(run.stderr)")
         #expect(run.stderr.contains(": nothing was written"))
         #expect(run.seconds < 5)
         // One call with no time limit of its own is cut too.
@@ -293,7 +307,7 @@ import Testing
         #expect(!forever.timedOut && forever.status == 2, "\(forever.stderr)")
         let script = try exec("forever-script.lua", "while true do end", ["--timeout", "0", "--max-run-time", "500ms"])
         #expect(!script.timedOut && script.status == 2, "\(script.stderr)")
-        #expect(script.stderr.contains("stopped by --max-run-time (0.5 s) running forever-script.lua"))
+        #expect(script.stderr.contains("stopped by --max-run-time 500ms running forever-script.lua"), "\(script.stderr)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: storePath)) == before)
         #expect(!FileManager.default.fileExists(atPath: storePath + ".audit.jsonl"))
         // The default is there, and 0 means none.
@@ -308,7 +322,7 @@ import Testing
         try scratch.write("feed.jsonl", lines.joined(separator: "\n") + "\n")
         let result = try jobrules.run(["import", "feed.jsonl", "--now", "2026-11-21T09:30:00Z", "--max-run-time", "1ms"], in: scratch.url, timeout: 30)
         #expect(result.status == 2)
-        #expect(result.stderr.contains("jobrules: stopped by --max-run-time (0.001 s) "), "\(result.stderr)")
+        #expect(result.stderr.contains("jobrules: stopped by --max-run-time 1ms "), "\(result.stderr)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: storePath)) == before)
         let unlimited = try jobrules.run(["import", "feed.jsonl", "--now", "2026-11-21T09:30:00Z", "--max-run-time", "0"], in: scratch.url, timeout: 30)
         #expect(unlimited.status == 0, "\(unlimited.stderr)")
@@ -359,6 +373,38 @@ import Testing
         #expect(result.stdout == "276\n")
     }
 
+    /// What the API takes, the store reads back: every text a script can
+    /// give, too long or with control characters, is refused or saved in a
+    /// form the next run loads.
+    @Test func whatTheAPITakesTheStoreReadsBack() throws {
+        let result = try exec("texts.lua", #"""
+            local job, order = jobs.get("J-1001"), orders.get("O-1")
+            local long, control = ("x"):rep((1 << 20) + 1), "a\27[2Jb\0c\u{9B}d\n"
+            for _, text in ipairs{long, control, ("r"):rep(4097)} do
+              for _, f in ipairs{
+                function() job:reply(text) end, function() job:note(text) end, function() job:tag(text) end,
+                function() notify{to = "m1", subject = text, body = text} end, function() notify{to = "m1", subject = "s", body = text} end,
+                function() notify{to = text .. "@x.example", subject = "s"} end, function() order:post_update(text) end,
+                function() order:request_extension(2, text) end,
+                function() agency.set_preference("notification_email", text .. "@x.example") end,
+                function() jobs.get("J-1002"):decline(text) end,
+              } do
+                pcall(f)
+              end
+            end
+            """#)
+        #expect(result.status == 0, "\(result.stderr)")
+        let next = try jobrules.run(["run", "--rules", scratch.url.path, "--now", "2026-11-21T09:00:00Z"], in: scratch.url)
+        #expect(next.status == 0, "the saved store is read back: \(next.stderr)")
+    }
+
+    @Test func scriptsAndFeedsTooLargeToReadAreRefused() throws {
+        let script = try jobrules.run(["exec", "/dev/zero", "--now", "2026-11-21T09:00:00Z"], in: scratch.url, timeout: 60)
+        #expect(script.status == 2 && script.stderr.contains("cannot read '/dev/zero': it holds more than 16 MiB, the most jobrules reads"), "\(script.stderr)")
+        let rules = try jobrules.run(["run", "--rules", "/dev/zero", "--now", "2026-11-21T09:00:00Z"], in: scratch.url, timeout: 60)
+        #expect(rules.status == 2 && rules.stderr.contains("more than 16 MiB"), "\(rules.stderr)")
+    }
+
     @Test func withJSONStandardOutputIsOneDocument() throws {
         try scratch.write("chatty.lua", #"print("loading") rule{name = "chatty", on = "jobs", where = {status = "new"}, run = function(job) print("at", job.id) job:tag("seen") end}"#)
         let result = try jobrules.run(["run", "--rules", "chatty.lua", "--now", "2026-11-21T09:00:00Z", "--json"], in: scratch.url)
@@ -390,17 +436,24 @@ import Testing
             for i, attack in ipairs(attempts) do pcall(attack) end
             rule{name = "attack", on = "jobs", run = function(job) end}
             """)
-        try scratch.write("b-assign.lua", """
-            rule{name = "check", on = "jobs", where = {status = "new"}, run = function(job)
-              assert(jobs.count{} == 30, "jobs.count changed")
-              assert(#members.for_service(job.service) >= 0 and members.for_service("seo")[1] ~= nil, "members.for_service changed")
-              assert(string.rep("a", 2) == "aa" and os.time and math.floor(1.5) == 1 and table.insert, "a library changed")
-              job:tag("checked")
-            end}
+        // What every API table and library holds, as the next file sees it.
+        try scratch.write("b-fingerprint.lua", """
+            local lines = {}
+            for _, name in ipairs{"jobs", "orders", "members", "merchants", "contacts", "outbox", "time", "string", "table",
+                                  "math", "utf8", "os", "coroutine"} do
+              local keys = {}
+              for k, v in pairs(_G[name]) do keys[#keys + 1] = tostring(k) .. ":" .. type(v) end
+              table.sort(keys)
+              lines[#lines + 1] = name .. " " .. table.concat(keys, ",")
+            end
+            lines[#lines + 1] = "count " .. jobs.count{} .. " for_service " .. #members.for_service("seo")
+            print(table.concat(lines, "\\n"))
             """)
-        let result = try jobrules.run(["run", "--rules", "a-attack.lua", "b-assign.lua", "--now", "2026-11-21T09:00:00Z", "--json"], in: scratch.url)
-        #expect(result.status == 0, "\(result.stdout)")
-        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
-        #expect((report["errors"] as? [Any])?.isEmpty == true, "\(report["errors"] ?? "")")
+        let clean = try jobrules.run(["run", "--rules", "b-fingerprint.lua", "--now", "2026-11-21T09:00:00Z", "--dry-run"], in: scratch.url)
+        let attacked = try jobrules.run(["run", "--rules", "a-attack.lua", "b-fingerprint.lua", "--now", "2026-11-21T09:00:00Z", "--dry-run"], in: scratch.url)
+        #expect(clean.status == 0 && attacked.status == 0, "\(attacked.stderr)")
+        let fingerprint = { (output: String) in output.split(separator: "\n").prefix(14).joined(separator: "\n") }
+        #expect(fingerprint(clean.stdout).contains("count 30 for_service "), "\(clean.stdout)")
+        #expect(fingerprint(attacked.stdout) == fingerprint(clean.stdout))
     }
 }

@@ -104,6 +104,10 @@ struct BadStore: Sendable, CustomStringConvertible {
         BadStore("a tag with a NUL", replacing: "\"tags\":[]", with: "\"tags\":[\"a\\u0000b\"]", expect: "jobs[0].tags[0]: holds a control character (U+0000)"),
         BadStore("a tag with a space", replacing: "\"tags\":[]", with: "\"tags\":[\"two words\"]",
                  expect: "jobs[0].tags: bad tag \"two words\": a tag is 1 to 64 characters without spaces or control characters"),
+        BadStore("a digest that isn't one", replacing: "\"stats\": {", with: "\"applied_events\": [\"ev-1\"],\n      \"applied_event_digests\": {\"ev-1\": \"xyz\"},\n      \"stats\": {",
+                 expect: "applied_event_digests.ev-1: expected a digest (16 hex digits)"),
+        BadStore("a digest of no applied event", replacing: "\"stats\": {", with: "\"applied_events\": [\"ev-1\"],\n      \"applied_event_digests\": {\"ev-2\": \"00000000000000ff\"},\n      \"stats\": {",
+                 expect: "applied_event_digests: \"ev-2\" is not an applied event"),
         BadStore("too many tags", replacing: "\"tags\":[]", with: "\"tags\":[" + (1...101).map { "\"t\($0)\"" }.joined(separator: ",") + "]",
                  expect: "jobs[0].tags: 101 tags: a job has at most 100"),
     ]
@@ -191,6 +195,22 @@ struct BadStore: Sendable, CustomStringConvertible {
         #expect(try entries() == ["store.json", "store.json.audit.jsonl", "store.json.lock"])
         #expect(try Data(contentsOf: URL(fileURLWithPath: storePath + ".audit.jsonl")).isEmpty)
         #expect(try Data(contentsOf: URL(fileURLWithPath: storePath)) == Data(validStore.utf8))
+    }
+
+    @Test func aDryRunAfterAKilledSaveSeesTheStoreAsItIs() throws {
+        try Data(validStore.utf8).write(to: URL(fileURLWithPath: storePath))
+        // Whole lines of a save of revision 1 that died before the rename, noted in the lock file.
+        let line = #"{"run":"x","revision":1,"at":"2026-11-21T09:00:00Z","actor":"expiry","kind":"job","object":"J-1","field":"status","old":"new","new":"expired"}"#
+        try Data((line + "\n" + line + "\n").utf8).write(to: URL(fileURLWithPath: storePath + ".audit.jsonl"))
+        let record = "pending 1 x 0"
+        try Data(("pid 1" + String(repeating: " ", count: 58) + "\n" + record + String(repeating: " ", count: 127 - record.count) + "\n").utf8)
+            .write(to: URL(fileURLWithPath: storePath + ".lock"))
+        let dry = try jobrules.run(["run", "--rules", noRules.url.path, "--now", "2026-11-21T09:00:00Z", "--dry-run"], in: scratch.url)
+        #expect(dry.status == 0, "\(dry.stderr)")
+        #expect(try String(contentsOfFile: storePath + ".audit.jsonl", encoding: .utf8) == line + "\n" + line + "\n")
+        let run = try jobrules.run(["run", "--rules", noRules.url.path, "--now", "2026-11-21T09:00:00Z"], in: scratch.url)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: storePath + ".audit.jsonl")).isEmpty)
     }
 
     @Test func aTornLineJobrulesDidNotNoteIsKept() throws {

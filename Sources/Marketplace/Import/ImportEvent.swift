@@ -185,7 +185,7 @@ extension StoreDecoder {
                 if try r.kind() == .object { f.job = try receivedJob() } else { f.jobID = try id() }
             case .merchant: f.merchant = try merchant()
             case .body: f.body = try text()
-            case .reason: f.reason = try string(limit: Limits.textBytes, lines: true)
+            case .reason: f.reason = try freeString(limit: Limits.reasonBytes)
             case .contact: f.contact = try receivedContact()
             case .order:
                 if try r.kind() == .object { f.order = try placedOrder() } else { f.orderID = try id() }
@@ -283,7 +283,7 @@ extension StoreDecoder {
             need(.job, "the job, an object")
             need(.merchant, "its merchant, an object")
             if f.jobID != nil { problem("\"job\" of a job.received event is the job itself, an object") }
-            if let email = f.merchant?.email, !Self.isEmailAddress(email) {
+            if let email = f.merchant?.email, !Limits.isEmailAddress(email) {
                 problem("merchant.email: not an email address: \(ChangeValue.string(email))")
             }
             if var job = f.job, let merchant = f.merchant {
@@ -302,7 +302,7 @@ extension StoreDecoder {
             payload = reference(.job, f).flatMap { job in f.reason.map { .merchantDecline(job: job, reason: $0) } }
         case .contactReceived:
             need(.contact, "an object: id, name, email, message")
-            if let email = f.contact?.email, !Self.isEmailAddress(email) {
+            if let email = f.contact?.email, !Limits.isEmailAddress(email) {
                 problem("contact.email: not an email address: \(ChangeValue.string(email))")
             }
             if var contact = f.contact {
@@ -334,25 +334,6 @@ extension StoreDecoder {
         }
         guard let payload, problems.isEmpty else { return nil }
         return ImportEvent(id: id, type: type, at: at, line: line, payload: payload)
-    }
-
-    /// `local@domain`: one `@` with something on each side, no spaces
-    /// (what a feed's addresses must at least be; deliverability is the
-    /// mail server's to judge).
-    static func isEmailAddress(_ text: String) -> Bool {
-        // By bytes: the names' own checks already refused control characters.
-        var at = -1
-        var i = 0
-        for b in text.utf8 {
-            if b == UInt8(ascii: "@") {
-                guard at < 0 else { return false }
-                at = i
-            } else if b == 0x20 {
-                return false
-            }
-            i += 1
-        }
-        return at > 0 && at < i - 1
     }
 
     /// The id an event refers to with `key` (`.job` or `.order`); a problem

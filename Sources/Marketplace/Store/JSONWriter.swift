@@ -63,6 +63,10 @@ struct JSONWriter {
     let out: JSONBytes
     /// Where `raw(_: SourceSpan)` copies from: the loaded file.
     let source: SourceBytes?
+    /// Also escape DEL and the C1 controls (`\u007f`, `\u009b`), which JSON
+    /// allows raw: for what is shown (reports, messages), where a terminal
+    /// could obey them. The store and its log keep their bytes.
+    var escapesAllControls = false
 
     init(capacity: Int = 256, source: SourceBytes? = nil) {
         out = JSONBytes(capacity: capacity)
@@ -182,12 +186,26 @@ struct JSONWriter {
         while i < n {
             // Eight bytes at a time while none needs an escape (the byte-by-byte
             // scan was the largest part of writing changed jobs and emails).
-            if i + 8 <= n, !Self.mayNeedEscape(b.loadUnaligned(fromByteOffset: i, as: UInt64.self)) {
-                i += 8
-                continue
+            if i + 8 <= n {
+                let v = b.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                if !Self.mayNeedEscape(v) && !(escapesAllControls && Self.mayBeAtOrAboveDEL(v)) {
+                    i += 8
+                    continue
+                }
             }
             let c = b[i]
             i += 1
+            if escapesAllControls, c == 0x7F || (c == 0xC2 && i < n && b[i] >= 0x80 && b[i] < 0xA0) {
+                if run < i - 1 { out.append(UnsafeRawBufferPointer(rebasing: b[run..<(i - 1)])) }
+                let scalar = c == 0x7F ? c : b[i]
+                if c == 0xC2 { i += 1 }
+                run = i
+                raw("\\u00")
+                let hex: StaticString = "0123456789abcdef"
+                byte(hex.utf8Start[Int(scalar >> 4)])
+                byte(hex.utf8Start[Int(scalar & 15)])
+                continue
+            }
             guard c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") else { continue }
             if run < i - 1 { out.append(UnsafeRawBufferPointer(rebasing: b[run..<(i - 1)])) }
             run = i
@@ -219,6 +237,13 @@ struct JSONWriter {
         func hasZero(_ x: UInt64) -> Bool { (x &- ones) & ~x & highs != 0 }
         let below = (v &- ones &* 0x20) & ~v & highs != 0
         return below || hasZero(v ^ (ones &* 0x22)) || hasZero(v ^ (ones &* 0x5C))
+    }
+
+    /// Whether any of the eight bytes of `v` is 0x7F or more (a byte plus
+    /// one carries into the next only from 0xFF, which has its high bit).
+    @inline(__always)
+    static func mayBeAtOrAboveDEL(_ v: UInt64) -> Bool {
+        (v | (v &+ 0x0101_0101_0101_0101)) & 0x8080_8080_8080_8080 != 0
     }
 
     mutating func strings(_ list: [String]) {

@@ -24,7 +24,13 @@ extension Store {
         store.statsRaw = draft.statsRaw
         store.extras = draft.extras
         store.appliedEvents = draft.appliedEvents
-        store.appliedDigests = draft.appliedDigests
+        if !draft.digestsByEvent.isEmpty {
+            store.appliedDigests = draft.appliedEvents.map { draft.digestsByEvent[$0] ?? 0 }
+            let applied = Set(draft.appliedEvents)
+            for id in draft.digestsByEvent.keys.sorted() where !applied.contains(id) {
+                d.problem(StoreProblem(path: "applied_event_digests", message: "\(ChangeValue.string(id)) is not an applied event"))
+            }
+        }
         d.resolve(&draft, into: store)
         guard d.problems.isEmpty else { throw .invalid(d.problems, more: d.moreProblems) }
         return store
@@ -117,25 +123,30 @@ extension Store {
         w.raw("  \"stats\": ")
         if let raw = statsRaw { w.raw(raw) } else { encodeStats(&w) }
         if !appliedEvents.isEmpty {
-            // One event a line, like the arrays above: a feed's ids diff well.
-            // Its id and its content's digest; a bare id when the digest isn't known.
+            // One id a line, like the arrays above: a feed's ids diff well.
             w.raw(",\n  \"applied_events\": [\n")
             for (i, id) in appliedEvents.enumerated() {
-                let digest = i < appliedDigests.count ? appliedDigests[i] : 0
-                if digest == 0 {
-                    w.raw("    ")
-                    w.string(id)
-                } else {
-                    w.raw("    {\"id\":")
-                    w.string(id)
-                    w.raw(",\"digest\":")
-                    w.string(ImportEvent.hex(digest))
-                    w.raw("}")
-                }
+                w.raw("    ")
+                w.string(id)
                 if i < appliedEvents.count - 1 { w.raw(",\n") }
                 try drain()
             }
             w.raw("\n  ]")
+            // Their digests beside them (where known), under a key of their own:
+            // an earlier jobrules keeps it as it is and still reads the ids.
+            let known = appliedEvents.indices.filter { $0 < appliedDigests.count && appliedDigests[$0] != 0 }
+            if !known.isEmpty {
+                w.raw(",\n  \"applied_event_digests\": {\n")
+                for (k, i) in known.enumerated() {
+                    w.raw("    ")
+                    w.string(appliedEvents[i])
+                    w.raw(": ")
+                    w.string(ImportEvent.hex(appliedDigests[i]))
+                    if k < known.count - 1 { w.raw(",\n") }
+                    try drain()
+                }
+                w.raw("\n  }")
+            }
         }
         for m in extras.members {
             w.raw(",\n  ")

@@ -24,7 +24,8 @@ struct StoreDraft {
     var stats = Stats()
     var statsRaw: SourceSpan?
     var appliedEvents: [String] = []
-    var appliedDigests: [UInt64] = []
+    /// `applied_event_digests`: the content digest of applied events, by id.
+    var digestsByEvent: [String: UInt64] = [:]
     var extras = Extras()
 
     /// Fewer bytes than any valid job or message takes in a file, to bound how
@@ -36,7 +37,7 @@ struct StoreDraft {
 extension Keys {
     static let top = Keys(
         ["format", "version", "revision", "agency", "members", "merchants", "jobs", "messages", "contacts", "orders", "outbox", "stats",
-         "applied_events"],
+         "applied_events", "applied_event_digests"],
         required: ["format", "version", "agency"])
     static let agency = Keys(["name", "services", "preferences"], required: ["name"])
     static let service = Keys(["id", "name", "min_budget", "currency"], required: ["id"])
@@ -62,7 +63,6 @@ extension Keys {
     static let update = Keys(["at", "text"], required: ["at", "text"])
     static let outbox = Keys(["id", "to", "subject", "body", "job", "at"], required: ["id", "to", "at"])
     static let stats = Keys(["declines_by_service", "expired_by_service"])
-    static let appliedEvent = Keys(["id", "digest"], required: ["id", "digest"])
 }
 
 extension StoreDecoder {
@@ -121,8 +121,9 @@ extension StoreDecoder {
                     draft.statsRaw = raw
                 }
             case 12:
-                try appliedEvents(into: &draft)
+                draft.appliedEvents = try strings() ?? []
                 if Self.hasDuplicate(draft.appliedEvents) { problem("an event id is listed twice") }
+            case 13: draft.digestsByEvent = try digests()
             default: break
             }
         }
@@ -136,32 +137,29 @@ extension StoreDecoder {
         return draft
     }
 
-    /// `applied_events`: each an id, or `{"id", "digest"}` (16 hex digits).
-    mutating func appliedEvents(into draft: inout StoreDraft) throws(JSONSyntaxError) {
-        try array { (d: inout StoreDecoder, _) throws(JSONSyntaxError) in
-            if try d.r.kind() == .string {
-                if let id = try d.id() {
-                    draft.appliedEvents.append(id)
-                    draft.appliedDigests.append(0)
-                }
-                return
-            }
-            guard var o = try d.beginObject() else { return }
-            var id: String?, digest: UInt64?
-            while let k = try d.nextMember(.appliedEvent, &o) {
-                if k == 0 {
-                    id = try d.id()
-                } else if let hex = try d.string() {
-                    digest = hex.utf8.count == 16 ? UInt64(hex, radix: 16) : nil
-                    if digest == nil || digest == 0 { d.problem("a digest is 16 hex digits, not \(ChangeValue.string(hex))") }
-                }
-            }
-            _ = d.endObject(.appliedEvent, o)
-            if let id, let digest {
-                draft.appliedEvents.append(id)
-                draft.appliedDigests.append(digest)
+    /// `{"event id": "16 hex digits", …}`
+    mutating func digests() throws(JSONSyntaxError) -> [String: UInt64] {
+        var digests: [String: UInt64] = [:]
+        guard var o = try beginObject() else { return digests }
+        let none = Keys([])
+        while try nextMember(none, &o) != nil {}
+        let (members, _) = endObject(none, o)
+        // Every key is "unknown" to the empty table: read them back as digests.
+        for m in members.members {
+            let keyBytes = m.key.bytes
+            let key = JSONText.decode(UnsafeRawBufferPointer(rebasing: keyBytes[1..<(keyBytes.count - 1)]), escaped: keyBytes.contains(UInt8(ascii: "\\")))
+            let value = m.value.bytes
+            if value.count == 18, value.first == UInt8(ascii: "\""), value.last == UInt8(ascii: "\""),
+                let digest = UInt64(String(decoding: value[1..<17], as: UTF8.self), radix: 16), digest != 0
+            {
+                digests[key] = digest
+            } else {
+                path.append(.span(start: m.key.span.start + 1, count: m.key.span.count - 2, escaped: keyBytes.contains(UInt8(ascii: "\\"))))
+                problem("expected a digest (16 hex digits)")
+                path.removeLast()
             }
         }
+        return digests
     }
 
     // MARK: Agency
@@ -414,7 +412,7 @@ extension StoreDecoder {
             switch k {
             case 0: by = try enumeration(DeclinedBy.self, "decliner")
             case 1: at = try time()
-            default: reason = try null() ? "" : string(limit: Limits.textBytes, lines: true) ?? ""
+            default: reason = try null() ? "" : freeString(limit: Limits.reasonBytes) ?? ""
             }
         }
         let (_, raw) = endObject(.declined, o)
@@ -473,7 +471,7 @@ extension StoreDecoder {
             switch k {
             case 0: id = try self.id()
             case 1: to = try string()
-            case 2: subject = try string(limit: 998) ?? ""
+            case 2: subject = try string(limit: Limits.subjectBytes) ?? ""
             case 3: body = try text() ?? ""
             case 4: job = try optionalString()
             default: at = try time()
@@ -556,7 +554,7 @@ extension StoreDecoder {
         while let k = try nextMember(.extensionRequest, &o) {
             switch k {
             case 0: days = try integer(in: 1...365)
-            case 1: reason = try string(limit: Limits.textBytes, lines: true) ?? ""
+            case 1: reason = try freeString(limit: Limits.reasonBytes) ?? ""
             case 2: at = try time()
             case 3: status = try enumeration(ExtensionRequest.Status.self, "extension status")
             default: answered = try optionalTime()

@@ -315,11 +315,21 @@ struct StoreDecoder {
     }
 
     /// One line (a name, an email, a service id): at most `limit` bytes
-    /// (`Limits`), no control character. `lines`: newlines and tabs allowed
-    /// (a reason), up to `limit` bytes.
-    mutating func string(limit: Int = Limits.idBytes, lines: Bool = false) throws(JSONSyntaxError) -> String? {
-        guard let t = try stringToken(), fits(t, limit: limit, lines: lines) else { return nil }
+    /// (`Limits`) and no control character.
+    mutating func string(limit: Int = Limits.idBytes) throws(JSONSyntaxError) -> String? {
+        guard let t = try stringToken(), fits(t, limit: limit) else { return nil }
         return decode(t)
+    }
+
+    /// Any text (a reason) of at most `limit` bytes.
+    mutating func freeString(limit: Int) throws(JSONSyntaxError) -> String? {
+        guard let t = try stringToken() else { return nil }
+        let text = decode(t)
+        guard text.utf8.count <= limit else {
+            problem("longer than \(limit) bytes (\(text.utf8.count))")
+            return nil
+        }
+        return text
     }
 
     /// A string that must not be empty (ids, names).
@@ -335,7 +345,7 @@ struct StoreDecoder {
             problem("must not be empty")
             return nil
         }
-        return fits(t, limit: Limits.idBytes, lines: false) ? t : nil
+        return fits(t, limit: Limits.idBytes) ? t : nil
     }
 
     mutating func optionalString() throws(JSONSyntaxError) -> String? {
@@ -360,14 +370,14 @@ struct StoreDecoder {
     }
 
     /// Whether the string `t` is at most `limit` bytes and holds no control
-    /// character (but newlines, tabs and returns when `lines`); a problem
-    /// otherwise. Raw control characters below U+0020 can't be in a valid
-    /// JSON string: unescaped, only DEL and C1 need looking for, and a plain
-    /// ASCII string (the usual id or name) is passed in one look at each byte.
+    /// character (`Limits.isControl`); a problem otherwise. Raw control
+    /// characters below U+0020 can't be in a valid JSON string: unescaped, a
+    /// plain ASCII string (the usual id or name) is passed in one look at
+    /// each byte.
     @inline(__always)
-    mutating func fits(_ t: StringToken, limit: Int, lines: Bool) -> Bool {
-        if !t.escaped, t.count <= limit {
-            let p = r.bytes.baseAddress.unsafelyUnwrapped + t.start
+    mutating func fits(_ t: StringToken, limit: Int) -> Bool {
+        if !t.escaped, t.count <= limit, let base = r.bytes.baseAddress {
+            let p = base + t.start
             var i = 0
             // Eight bytes at a time: all below 0x7F when neither a byte nor the byte plus one has its high bit
             // (a carry only comes from 0xFF, which has it anyway).
@@ -381,53 +391,11 @@ struct StoreDecoder {
             while i < t.count, p.load(fromByteOffset: i, as: UInt8.self) < 0x7F { i += 1 }
             if i == t.count { return true }
         }
-        return fitsSlowly(t, limit: limit, lines: lines)
-    }
-
-    /// `fits` for a string with escapes, non-ASCII text, or too long.
-    private mutating func fitsSlowly(_ t: StringToken, limit: Int, lines: Bool) -> Bool {
-        let bytes = UnsafeRawBufferPointer(rebasing: r.bytes[t.start..<(t.start + t.count)])
-        if !t.escaped {
-            if t.count > limit {
-                problem("longer than \(limit) bytes (\(t.count))")
-                return false
-            }
-            if let c = Self.control(in: bytes[...]) {
-                problem(Self.controlProblem(c, lines: lines))
-                return false
-            }
-            return true
-        }
-        let text = JSONText.decode(bytes, escaped: true)
-        if text.utf8.count > limit {
-            problem("longer than \(limit) bytes (\(text.utf8.count))")
-            return false
-        }
-        if let c = text.unicodeScalars.first(where: { v in
-            let v = v.value
-            return (v < 0x20 && !(lines && (v == 0x0A || v == 0x09 || v == 0x0D))) || (v >= 0x7F && v < 0xA0)
-        }) {
-            problem(Self.controlProblem(c.value, lines: lines))
+        if let problem = Limits.lineProblem(decode(t), limit: limit) {
+            self.problem(problem)
             return false
         }
         return true
-    }
-
-    /// The first DEL or C1 control character in UTF-8 `bytes`, if any.
-    static func control(in bytes: Slice<UnsafeRawBufferPointer>) -> UInt32? {
-        var previous: UInt8 = 0
-        for b in bytes {
-            if b == 0x7F { return 0x7F }
-            if previous == 0xC2, b >= 0x80, b < 0xA0 { return UInt32(b) }
-            previous = b
-        }
-        return nil
-    }
-
-    static func controlProblem(_ scalar: UInt32, lines: Bool) -> String {
-        let code = String(scalar, radix: 16, uppercase: true)
-        return "holds a control character (U+\(String(repeating: "0", count: max(0, 4 - code.count)) + code)): "
-            + (lines ? "text, newlines and tabs only" : "one line of text only")
     }
 
     mutating func bool() throws(JSONSyntaxError) -> Bool? {

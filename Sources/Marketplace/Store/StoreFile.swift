@@ -85,9 +85,18 @@ public struct JSONStoreFile: StoreBackend, Sendable {
 
     static func resolvingLink(_ path: String) -> String {
         var st = stat()
-        guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFLNK, let real = realpath(path, nil) else { return path }
-        defer { free(real) }
-        return String(cString: real)
+        guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFLNK else { return path }
+        if let real = realpath(path, nil) {
+            defer { free(real) }
+            return String(cString: real)
+        }
+        // A link to a store not made yet (`init`): where it points.
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlink(path, &buffer, Int(PATH_MAX))
+        guard n > 0 else { return path }
+        let target = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard !target.hasPrefix("/"), let slash = path.lastIndex(of: "/") else { return target }
+        return String(path[...slash]) + target
     }
 
     public var auditPath: String { path + ".audit.jsonl" }
@@ -161,7 +170,7 @@ public struct JSONStoreFile: StoreBackend, Sendable {
         // Say who holds it, for the message another process gives; a record
         // of a killed save after it stays.
         var me = Array("pid \(getpid())".utf8)
-        me += [UInt8](repeating: 0x20, count: max(0, PendingSave.offset - 1 - me.count)) + [0x0A]
+        me += [UInt8](repeating: 0x20, count: max(0, PendingSave.recordOffset - 1 - me.count)) + [0x0A]
         _ = me.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
         return FileLock(fd: fd)
     }
@@ -366,15 +375,17 @@ public struct JSONStoreFile: StoreBackend, Sendable {
         let fd = try Self.openOwnFile(auditPath, O_RDWR | O_CREAT | O_APPEND, what: "the audit log")
         defer { close(fd) }
         let before = Int64(lseek(fd, 0, SEEK_END))
+        // A last line that doesn't end (not jobrules', which always ends its
+        // lines) stays as it is; ours start on a line of their own, and the
+        // note says where they start: after that newline.
+        var last: UInt8 = 0x0A
+        let separate = before > 0 && pread(fd, &last, 1, off_t(before - 1)) == 1 && last != 0x0A
         var pending = pending
-        pending.offset = before
+        pending.offset = before + (separate ? 1 : 0)
         try pending.write(lockPath)
         var file = WritebackFile(fd: fd, path: auditPath, offset: before)
         do throws(StoreError) {
-            // A last line that doesn't end (not jobrules', which always ends
-            // its lines) stays as it is; ours start on a line of their own.
-            var last: UInt8 = 0x0A
-            if before > 0, pread(fd, &last, 1, off_t(before - 1)) == 1, last != 0x0A {
+            if separate {
                 let newline: [UInt8] = [0x0A]
                 let failed = newline.withUnsafeBytes { b -> StoreError? in
                     do throws(StoreError) { try file.write(b) } catch { return error }
@@ -445,14 +456,18 @@ public struct JSONStoreFile: StoreBackend, Sendable {
     /// stays in the log.
     public func recover(storeRevision: Int64, clearing: Bool = true) throws(StoreError) {
         if clearing { removeTemporaryFiles() }
+        // Where the log's own history ends: before a killed save's lines (which
+        // a dry run leaves where they are).
+        var historyEnd: Int64?
         if let pending = PendingSave.read(lockPath) {
             if pending.revision > storeRevision {
                 try dropUnfinished(pending, clearing: clearing)
+                historyEnd = pending.offset
             } else if clearing {
                 PendingSave.clear(lockPath)
             }
         }
-        if let logged = lastAuditRevision(), logged > storeRevision {
+        if let logged = lastAuditRevision(before: historyEnd), logged > storeRevision {
             throw .restored(path: path, storeRevision: storeRevision, auditRevision: logged)
         }
     }
@@ -511,13 +526,13 @@ public struct JSONStoreFile: StoreBackend, Sendable {
     /// The revision of the audit log's last line that jobrules wrote, looking
     /// back from the end over any other (a torn line, a line someone added):
     /// reads only the lines it looks at.
-    func lastAuditRevision() -> Int64? {
+    func lastAuditRevision(before bound: Int64? = nil) -> Int64? {
         let fd = open(auditPath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return nil }
-        var end = Int64(st.st_size)  // lines before `end` are still to look at
+        var end = min(Int64(st.st_size), bound ?? Int64.max)  // lines before `end` are still to look at
         let chunk: Int64 = 1 << 16
         var buffer = [UInt8](repeating: 0, count: Int(chunk))
         var head = [UInt8](repeating: 0, count: 64)
@@ -577,18 +592,18 @@ struct PendingSave: Equatable {
     var offset: Int64
 
     /// Where the record lies in the lock file (after the holder's line).
-    static let offset = 64
-    static let size = 128
+    static let recordOffset = 64
+    static let recordSize = 128
 
     /// What each of its audit lines starts with.
     var linePrefix: [UInt8] { Array("{\"run\":\"\(run)\",\"revision\":\(revision),".utf8) }
 
     func write(_ lockPath: String) throws(StoreError) {
         var line = Array("pending \(revision) \(run) \(offset)".utf8)
-        line += [UInt8](repeating: 0x20, count: max(0, Self.size - 1 - line.count)) + [0x0A]
+        line += [UInt8](repeating: 0x20, count: max(0, Self.recordSize - 1 - line.count)) + [0x0A]
         let fd = try JSONStoreFile.openOwnFile(lockPath, O_RDWR, what: "the lock file")
         defer { close(fd) }
-        let written = line.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(Self.offset)) }
+        let written = line.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(Self.recordOffset)) }
         guard written == line.count else { throw .io(path: lockPath, doing: "note the save in", errno: written < 0 ? errno : EIO) }
         guard fdatasync(fd) == 0 else { throw .io(path: lockPath, doing: "sync", errno: errno) }
     }
@@ -597,8 +612,8 @@ struct PendingSave: Equatable {
         let fd = open(lockPath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: size)
-        let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, size, off_t(offset)) }
+        var buffer = [UInt8](repeating: 0, count: recordSize)
+        let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, recordSize, off_t(recordOffset)) }
         guard n > 0 else { return nil }
         let words = String(decoding: buffer[0..<n].prefix { $0 != 0x0A }, as: UTF8.self).split(separator: " ")
         guard words.count == 4, words[0] == "pending", let revision = Int64(words[1]), let offset = Int64(words[3]), offset >= 0
@@ -606,14 +621,16 @@ struct PendingSave: Equatable {
         return PendingSave(revision: revision, run: String(words[2]), offset: offset)
     }
 
-    /// Blanks the record (without a sync: a record that survives a crash
-    /// names a revision the store has reached, and is ignored).
+    /// Blanks the record, and syncs: a record that outlived its landed save
+    /// would, after the store was put back from a backup, make that save's
+    /// lines look unfinished.
     static func clear(_ lockPath: String) {
         let fd = open(lockPath, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
         guard fd >= 0 else { return }
         defer { close(fd) }
-        let blank = [UInt8](repeating: 0x20, count: size - 1) + [0x0A]
-        _ = blank.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(offset)) }
+        let blank = [UInt8](repeating: 0x20, count: recordSize - 1) + [0x0A]
+        _ = blank.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(recordOffset)) }
+        _ = fdatasync(fd)
     }
 }
 
