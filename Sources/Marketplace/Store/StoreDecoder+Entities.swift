@@ -139,27 +139,37 @@ extension StoreDecoder {
 
     /// `{"event id": "16 hex digits", …}`
     mutating func digests() throws(JSONSyntaxError) -> [String: UInt64] {
-        var digests: [String: UInt64] = [:]
-        guard var o = try beginObject() else { return digests }
+        try map("expected a digest (16 hex digits)") { value in
+            guard value.count == 18, value.first == UInt8(ascii: "\""), value.last == UInt8(ascii: "\""),
+                let digest = UInt64(String(decoding: value[1..<17], as: UTF8.self), radix: 16), digest != 0
+            else { return nil }
+            return digest
+        }
+    }
+
+    /// An object whose keys are data (service ids, event ids), each value
+    /// read by `value` from its bytes; a problem named `expected` at each
+    /// value it refuses.
+    mutating func map<Value>(_ expected: String, _ value: (UnsafeRawBufferPointer) -> Value?) throws(JSONSyntaxError) -> [String: Value] {
+        var values: [String: Value] = [:]
+        guard var o = try beginObject() else { return values }
         let none = Keys([])
         while try nextMember(none, &o) != nil {}
         let (members, _) = endObject(none, o)
-        // Every key is "unknown" to the empty table: read them back as digests.
+        // Every key is "unknown" to the empty table: read them back.
         for m in members.members {
             let keyBytes = m.key.bytes
-            let key = JSONText.decode(UnsafeRawBufferPointer(rebasing: keyBytes[1..<(keyBytes.count - 1)]), escaped: keyBytes.contains(UInt8(ascii: "\\")))
-            let value = m.value.bytes
-            if value.count == 18, value.first == UInt8(ascii: "\""), value.last == UInt8(ascii: "\""),
-                let digest = UInt64(String(decoding: value[1..<17], as: UTF8.self), radix: 16), digest != 0
-            {
-                digests[key] = digest
+            let escaped = keyBytes.contains(UInt8(ascii: "\\"))
+            let key = JSONText.decode(UnsafeRawBufferPointer(rebasing: keyBytes[1..<(keyBytes.count - 1)]), escaped: escaped)
+            if let v = value(m.value.bytes) {
+                values[key] = v
             } else {
-                path.append(.span(start: m.key.span.start + 1, count: m.key.span.count - 2, escaped: keyBytes.contains(UInt8(ascii: "\\"))))
-                problem("expected a digest (16 hex digits)")
+                path.append(.span(start: m.key.span.start + 1, count: m.key.span.count - 2, escaped: escaped))
+                problem(expected)
                 path.removeLast()
             }
         }
-        return digests
+        return values
     }
 
     // MARK: Agency
@@ -596,24 +606,10 @@ extension StoreDecoder {
 
     /// `{"service": count, …}`
     mutating func counters() throws(JSONSyntaxError) -> [String: Int64] {
-        var counts: [String: Int64] = [:]
-        guard var o = try beginObject() else { return counts }
-        let none = Keys([])
-        while try nextMember(none, &o) != nil {}
-        let (members, _) = endObject(none, o)
-        // Every key is "unknown" to the empty table: read them back as counters.
-        for m in members.members {
-            let keyBytes = m.key.bytes
-            let key = JSONText.decode(UnsafeRawBufferPointer(rebasing: keyBytes[1..<(keyBytes.count - 1)]), escaped: keyBytes.contains(UInt8(ascii: "\\")))
-            var sub = JSONReader(m.value.bytes)
-            if case .integer(let n)? = try? sub.number(), n >= 0, n <= Limits.count, sub.pos == m.value.bytes.count {
-                counts[key] = n
-            } else {
-                path.append(.span(start: m.key.span.start + 1, count: m.key.span.count - 2, escaped: keyBytes.contains(UInt8(ascii: "\\"))))
-                problem("expected a count (an integer from 0 to \(Limits.count))")
-                path.removeLast()
-            }
+        try map("expected a count (an integer from 0 to \(Limits.count))") { bytes in
+            var sub = JSONReader(bytes)
+            guard case .integer(let n)? = try? sub.number(), n >= 0, n <= Limits.count, sub.pos == bytes.count else { return nil }
+            return n
         }
-        return counts
     }
 }
