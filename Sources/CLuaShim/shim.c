@@ -235,6 +235,15 @@ void jr_disarm_deadline(jr_host *h) {
     h->deadline_ns = 0;
 }
 
+void jr_quiesce_timer(jr_host *h) {
+    h->deadline_ns = 0;
+    if (!h->timer_created || !h->timer_armed) return;
+    struct itimerspec spec;
+    memset(&spec, 0, sizeof spec);
+    timer_settime(h->timer, 0, &spec, NULL);
+    h->timer_armed = 0;
+}
+
 // MARK: - State
 
 lua_State *jr_newstate(jr_host *h) {

@@ -34,6 +34,14 @@ public struct LuaObjectInfo: Sendable {
 }
 
 extension LuaState {
+    /// Before waiting for a person: the time limit's timer, left armed after
+    /// a call for speed (a late expiry finds no deadline and does nothing),
+    /// is stopped so that it doesn't interrupt the wait.
+    public func idle() {
+        guard state != nil else { return }
+        jr_quiesce_timer(host)
+    }
+
     /// Runs `body` with SIGINT stopping whatever this state runs in it (the
     /// protected call then fails with `.interrupted`).
     public func interruptible<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {

@@ -19,6 +19,8 @@ public final class LineEditor {
 
     let historyPath: String?
     let historySize: Int32
+    /// Whether the input is gone for good (not a Ctrl-D: a closed terminal or pipe).
+    public private(set) var closed = false
     /// The terminal's settings before the editor changed them.
     private var savedSettings: termios?
 
@@ -63,6 +65,10 @@ public final class LineEditor {
                 pollfd(fd: LuaInterrupts.fileDescriptor, events: Int16(POLLIN), revents: 0),
             ]
             let n = poll(&fds, 2, -1)
+            // Read before anything else can change it: a signal that isn't
+            // Ctrl-C (a timer's, a resized window's) interrupts the wait and
+            // must not read as the end of the input.
+            let failure = n < 0 ? errno : 0
             if LuaInterrupts.take() {
                 // Drop the line, put the terminal back, and start afresh on a new line.
                 jr_rl_mark_interrupted()
@@ -74,11 +80,18 @@ public final class LineEditor {
                 return .interrupted
             }
             if n < 0 {
-                if errno == EINTR { continue }
+                if failure == EINTR || failure == EAGAIN { continue }
+                closed = true
                 rl_callback_handler_remove()
                 return .end
             }
             if fds[0].revents != 0 { rl_callback_read_char() }
+        }
+        if LineEditorState.result == .end {
+            // Ctrl-D, or a terminal that is gone (hung up, closed): only the
+            // second leaves nobody to ask.
+            var fd = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
+            if poll(&fd, 1, 0) > 0, fd.revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 { closed = true }
         }
         return LineEditorState.result
     }

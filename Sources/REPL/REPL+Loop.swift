@@ -24,7 +24,7 @@ extension REPL {
         say(style.dim(":help lists the commands and the API · Tab completes · Ctrl-C stops · Ctrl-D leaves") + "\n")
         while true {
             fflush(nil)
-            switch editor.read(prompt: prompt) {
+            switch input(editor, prompt: prompt) {
             case .end:
                 if leave() { return 0 }
             case .interrupted:
@@ -44,6 +44,12 @@ extension REPL {
         }
     }
 
+    /// One line from the person at the terminal, for as long as they take.
+    func input(_ editor: LineEditor, prompt: String) -> LineEditor.Input {
+        lua.idle()
+        return editor.read(prompt: prompt)
+    }
+
     /// The prompt, with the number of pending changes when there are any.
     var prompt: String {
         guard pending > 0 else { return "jobrules> " }
@@ -60,7 +66,7 @@ extension REPL {
         var typed = first
         while true {
             if let source = chunk(for: typed) { return (typed, source) }
-            switch editor.read(prompt: Self.continuationPrompt) {
+            switch input(editor, prompt: Self.continuationPrompt) {
             case .line(let more): typed += "\n" + more
             case .interrupted, .end: return nil
             }
@@ -71,7 +77,7 @@ extension REPL {
     func ask(_ question: String) -> Character? {
         guard let editor else { return nil }
         while true {
-            switch editor.read(prompt: question) {
+            switch input(editor, prompt: question) {
             case .line(let answer):
                 guard let letter = answer.trimmingCharacters(in: .whitespaces).lowercased().first else { continue }
                 return letter
@@ -89,9 +95,13 @@ extension REPL {
         case "n":
             say("left without saving \(Self.count(pending, "change"))\n")
             return true
-        case nil:
+        case nil where editor?.closed ?? true:
+            // The terminal is gone: nobody can answer.
             say("left without saving \(Self.count(pending, "change"))\n")
             return true
+        case nil:
+            say("still here (Ctrl-D cancels the question); :quit asks again\n")
+            return false
         default:
             return false
         }

@@ -304,6 +304,55 @@ import Testing
         #expect(try storeBytes() == before)
     }
 
+    /// A statement arms the time limit's timer; the REPL idle past it must
+    /// still be there, its pending changes and what was typed ahead with it.
+    @Test func aReplLeftIdlePastItsTimeoutStaysWithItsPendingChanges() throws {
+        let t = try repl(["--timeout", "300ms"])
+        t.enter("jobs.get(\"J-1002\"):tag(\"vip\")")
+        try t.expect("jobrules [1 pending]> ")
+        // Idle for several times the limit, then type slowly.
+        Thread.sleep(forTimeInterval: 1.5)
+        t.type("jobs.get(\"J-1002\"):has")
+        Thread.sleep(forTimeInterval: 1)
+        t.enter("_tag(\"vip\")")
+        #expect(try t.expect("jobrules [1 pending]> ").contains("true\n"))
+        t.enter("for i = 1, 3 do")
+        try t.expect(">> ")
+        Thread.sleep(forTimeInterval: 1)
+        t.enter("end")
+        try t.expect("jobrules [1 pending]> ")
+        t.type(PseudoTerminal.ctrlD)
+        try t.expect("[c]ancel: ")
+        Thread.sleep(forTimeInterval: 1)
+        t.enter("c")
+        try t.expect("jobrules [1 pending]> ")
+        t.enter(":save")
+        try t.expect("saved 1 change")
+        t.enter(":quit")
+        #expect(try t.waitForExit() == 0)
+        #expect(try String(decoding: storeBytes(), as: UTF8.self).contains("\"vip\""))
+    }
+
+    /// Ctrl-D answers the save question as "cancel": pending work is never dropped by a stray key.
+    @Test func ctrlDAtTheSaveQuestionCancels() throws {
+        let before = try storeBytes()
+        let t = try repl()
+        t.enter("jobs.get(\"J-1002\"):tag(\"vip\")")
+        try t.expect("jobrules [1 pending]> ")
+        t.type(PseudoTerminal.ctrlD)
+        try t.expect("[c]ancel: ")
+        t.type(PseudoTerminal.ctrlD)
+        try t.expect("jobrules [1 pending]> ")
+        t.enter(":diff")
+        try t.expect("tags: + \"vip\"")
+        t.enter(":quit")
+        try t.expect("[c]ancel: ")
+        t.enter("n")
+        try t.expect("left without saving 1 change")
+        #expect(try t.waitForExit() == 0)
+        #expect(try storeBytes() == before)
+    }
+
     @Test func helpListsEverythingAndExplainsOneName() throws {
         let t = try repl()
         t.enter(":help")

@@ -154,6 +154,9 @@ void jr_push_traceback(lua_State *L);
 /// Returns 0, or an errno value when the timer can't be created.
 int jr_arm_deadline(jr_host *host, int64_t deadline_ns);
 void jr_disarm_deadline(jr_host *host);
+/// Stops a pending expiry of the timer (a syscall; for a host about to wait
+/// for a person, whose idle time must not be interrupted by a stale expiry).
+void jr_quiesce_timer(jr_host *host);
 int64_t jr_monotonic_ns(void);
 /// Stops the running chunk at its next instruction. Async-signal-safe.
 void jr_request_stop(jr_host *host, int reason);
