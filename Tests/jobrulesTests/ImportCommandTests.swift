@@ -142,7 +142,7 @@ import Testing
             (event("b1", "job.received", ["job": ["id": "J-1001", "source": "match", "service": "seo"], "merchant": ["id": "mer1", "name": "M"]]),
              "line 2: job.received \"b1\": job J-1001 already exists"),
             (event("b2", "job.received", ["job": ["id": "J-3", "source": "match", "service": "seo", "status": "opened"], "merchant": ["id": "mer1", "name": "M"]]),
-             "line 3: job.received \"b2\": job.status: jobrules keeps this itself"),
+             "line 3: job.received \"b2\": job.status: a received job is new, not \"opened\""),
             (event("b3", "message.received", ["job": "J-1011", "body": "hello?"]),
              "line 4: message.received \"b3\": job J-1011 is expired: expired jobs can't be acted upon"),
             (event("b4", "message.received", ["job": "J-9999", "body": "hello?"]),
@@ -189,6 +189,40 @@ import Testing
         #expect(result.stdout.contains("bad.jsonl: 17 events: 2 valid, 0 skipped (already applied), 15 refused"))
         #expect(try storeBytes() == before)
         #expect(!FileManager.default.fileExists(atPath: storePath + ".audit.jsonl"))
+    }
+
+    /// A job as the store writes it (without a status, or "new") is received
+    /// when what it says agrees with the event; each real conflict is named.
+    @Test func aJobInTheStoresFormIsReceivedAndOnlyConflictsAreRefused() throws {
+        var stored = Self.newJob
+        stored.merge([
+            "merchant": "mer-fjord", "status": "new", "created_at": "2026-11-21T08:00:00Z", "opened_at": NSNull(),
+            "first_response_at": NSNull(), "assignees": [String](), "tags": [String](), "notes": [String](),
+            "declined": NSNull(), "completed_at": NSNull(),
+        ]) { _, new in new }
+        let accepted = try importing([try feed("store-form.jsonl", [event("s1", "job.received", ["job": stored, "merchant": Self.newMerchant])])])
+        #expect(accepted.status == 0, "\(accepted.stderr)")
+        let store = try load()
+        let job = try #require(store.job("J-2001").map { store.jobs[$0] })
+        #expect(job.status == .new && job.assignees.isEmpty && store.merchants[job.merchant].id == "mer-fjord")
+
+        var conflicting = stored
+        conflicting.merge([
+            "id": "J-2002", "merchant": "mer1", "status": "responded", "opened_at": "2026-11-21T08:30:00Z",
+            "assignees": ["m1"], "tags": ["vip"],
+        ]) { _, new in new }
+        let refused = try importing([try feed("conflict.jsonl", [event("s2", "job.received", ["job": conflicting, "merchant": Self.newMerchant])])])
+        #expect(refused.status == 2)
+        for expected in [
+            "job.status: a received job is new, not \"responded\"",
+            "job.opened_at: a received job has not been worked on yet",
+            "job.assignees[0]: a received job has no assignees (rules assign it) yet",
+            "job.tags[0]: a received job has no tags yet",
+            "job.merchant: \"mer1\" is not the event's merchant \"mer-fjord\"",
+        ] {
+            #expect(refused.stderr.contains(expected), "missing: \(expected)\n\(refused.stderr)")
+        }
+        #expect(try load().job("J-2002") == nil)
     }
 
     @Test func oneBadLineInTheMiddleKeepsTheWholeFileOut() throws {

@@ -129,6 +129,8 @@ struct EventFields {
     /// `job`, `contact`, `order` given as objects (their reading is done) or as ids.
     var job: Job?
     var jobID: String?
+    /// The merchant id a received job names (it must be the event's merchant's).
+    var jobMerchant: String?
     var merchant: Merchant?
     var contact: Contact?
     var order: Order?
@@ -182,7 +184,7 @@ extension StoreDecoder {
                 }
             case .at: f.at = try time()
             case .job:
-                if try r.kind() == .object { f.job = try receivedJob() } else { f.jobID = try id() }
+                if try r.kind() == .object { (f.job, f.jobMerchant) = try receivedJob() } else { f.jobID = try id() }
             case .merchant: f.merchant = try merchant()
             case .body: f.body = try text()
             case .reason: f.reason = try freeString(limit: Limits.reasonBytes)
@@ -200,9 +202,10 @@ extension StoreDecoder {
     }
 
     /// A received job: new, its merchant set when the event is applied.
-    mutating func receivedJob() throws(JSONSyntaxError) -> Job? {
-        guard var o = try beginObject() else { return nil }
-        var id: String?, source: JobSource?, service: String?, created: UnixTime?
+    /// Also returns the id its `merchant` names, if it names one.
+    mutating func receivedJob() throws(JSONSyntaxError) -> (Job?, merchant: String?) {
+        guard var o = try beginObject() else { return (nil, nil) }
+        var id: String?, source: JobSource?, service: String?, created: UnixTime?, merchant: String?
         var title: Text = "", details: Text = ""
         var budget: Budget?, priorities: Priorities?
         while let k = try nextMember(.receivedJob, &o) {
@@ -215,21 +218,39 @@ extension StoreDecoder {
             case 5: if try !null() { budget = try self.budget() }
             case 6: if try !null() { priorities = try self.priorities() }
             case 7: created = try time()
-            case 9:
-                problem("the merchant goes in the event's \"merchant\", not in the job")
-                try r.skipValue(depth: path.count)
+            // The rest is the store's form of what a new job holds; what the
+            // job would hold once jobrules has worked on it is refused.
+            case 8:
+                if let status = try enumeration(JobStatus.self, "status"), status != .new {
+                    problem("a received job is new, not \(ChangeValue.string(status.rawValue)): its status is jobrules' to move")
+                }
+            case 9: merchant = try self.id()
+            case 10, 11, 15, 16:
+                if try !null() {
+                    problem("a received job has not been worked on yet: this is null or absent (jobrules sets it)")
+                    try r.skipValue(depth: path.count)
+                }
             default:
-                problem("jobrules keeps this itself: a received job is new, unassigned and untagged")
-                try r.skipValue(depth: path.count)
+                let what = ["assignees": "no assignees (rules assign it)", "tags": "no tags", "notes": "no notes"]
+                let field = Keys.receivedJob.names[k].description
+                try emptyList("a received job has \(what[field] ?? "nothing here") yet: this list is empty or absent")
             }
         }
         let (extras, _) = endObject(.receivedJob, o)
-        guard let id, let source, let service else { return nil }
+        guard let id, let source, let service else { return (nil, merchant) }
         var job = Job(
             lifecycle: JobLifecycle(id: id, status: .new, createdAt: created ?? Int64.min), source: source, merchant: -1,
             service: service, title: title, details: details, budget: budget, priorities: priorities)
         job.extras = extras
-        return job
+        return (job, merchant)
+    }
+
+    /// An array that must be empty: each element is a problem (`why`).
+    mutating func emptyList(_ why: String) throws(JSONSyntaxError) {
+        try array { (d: inout StoreDecoder, _) throws(JSONSyntaxError) in
+            d.problem(why)
+            try d.r.skipValue(depth: d.path.count)
+        }
     }
 
     mutating func receivedContact() throws(JSONSyntaxError) -> Contact? {
@@ -285,6 +306,11 @@ extension StoreDecoder {
             if f.jobID != nil { problem("\"job\" of a job.received event is the job itself, an object") }
             if let email = f.merchant?.email, !Limits.isEmailAddress(email) {
                 problem("merchant.email: not an email address: \(ChangeValue.string(email))")
+            }
+            if let named = f.jobMerchant, let merchant = f.merchant, named != merchant.id {
+                problem(
+                    "job.merchant: \(ChangeValue.string(named)) is not the event's merchant "
+                        + "\(ChangeValue.string(merchant.id)) (one of them is wrong)")
             }
             if var job = f.job, let merchant = f.merchant {
                 if job.createdAt == Int64.min { job.lifecycle = JobLifecycle(id: job.id, status: .new, createdAt: at) }
