@@ -18,7 +18,13 @@ struct ImportCommand: ParsableCommand {
             under the same lock as `run`. An event id the store already applied is skipped, so a \
             feed can be replayed or overlap the last one.
 
-            Exit status: 0 when the feed was applied (or, with --dry-run, checked); 2 when nothing \
+            With --reject-to FILE (for feeds that must keep flowing, as from cron) the valid \
+            events are applied and saved, and each refused line is appended to FILE with its \
+            line number, the reason and its text, exit status 1. FILE is a feed: import it again \
+            once what it waited for has arrived (move it aside first).
+
+            Exit status: 0 when the feed was applied (or, with --dry-run, checked); 1 when lines \
+            went to the reject file and the rest was applied; 2 when nothing \
             was written: a bad line, a bad store, an unreadable feed, a lock held too long, a \
             failed write.
             """
@@ -35,9 +41,16 @@ struct ImportCommand: ParsableCommand {
     @Flag(help: "Print the report as JSON (schema: docs/report.md).")
     var json = false
 
+    @Option(
+        help: ArgumentHelp(
+            "Apply the valid events and append the refused lines to FILE (with their line and reason); exit 1 when any "
+                + "was refused. FILE can be fed back later.", valueName: "FILE"))
+    var rejectTo: String?
+
     @OptionGroup var runTime: RunTimeOptions
 
     func run() throws {
+        if let rejectTo { try RejectFile.check(rejectTo, feed: events) }
         let deadline = RunDeadline(try runTime.limit(), given: runTime.maxRunTime)
         // Read before taking the lock: a slow pipe must not hold other runs up.
         let readStart = monotonicSeconds()
@@ -59,6 +72,21 @@ struct ImportCommand: ParsableCommand {
             report.summary.revisionAfter = try locked.save()
             report.summary.seconds = locked.seconds
             print(json ? report.json : report.text(style: Terminal.outputStyle), terminator: "")
+        } else if let rejectTo {
+            // The refused lines are kept (synced) before the store is saved:
+            // whatever stops this command, no event is lost.
+            report.rejectedTo = rejectTo
+            if !dryRun {
+                let records = bytes.withUnsafeBytes { raw in
+                    RejectedLines.records(of: raw, problems: outcome.problems, feed: report.feed, at: locked.now)
+                }
+                try RejectFile.append(records, to: rejectTo)
+            }
+            report.summary.revisionAfter = try locked.save()
+            report.summary.seconds = locked.seconds
+            print(json ? report.json : report.text(style: Terminal.outputStyle), terminator: "")
+            if !json { printError("jobrules: " + report.rejection) }
+            throw ExitStatus.failure
         } else {
             if json {
                 print(report.json, terminator: "")
@@ -95,7 +123,10 @@ struct ImportReport {
         self.lines = lines
     }
 
-    var refused: Bool { !outcome.problems.isEmpty }
+    /// `--reject-to`: refused lines go there and the rest is applied.
+    var rejectedTo: String?
+    /// Nothing was applied because of a bad line.
+    var refused: Bool { !outcome.problems.isEmpty && rejectedTo == nil }
 
     /// The types in the feed, in the order of SPEC §3.
     var types: [ImportEventType] { ImportEventType.allCases.filter { outcome.counts[$0] != nil } }
@@ -106,6 +137,18 @@ struct ImportReport {
     var refusal: String {
         let bad = Set(outcome.problems.map(\.line)).count
         var text = "\(feed): \(bad) bad line\(bad == 1 ? "" : "s") of \(lines), nothing was imported:"
+        for problem in outcome.problems.prefix(Self.shownProblems) { text += "\n  \(problem)" }
+        if outcome.problems.count > Self.shownProblems {
+            text += "\n  … and \(outcome.problems.count - Self.shownProblems) more problems (--json lists them all)"
+        }
+        return text
+    }
+
+    /// The warning for refused lines kept in the reject file: every bad line (up to a hundred).
+    var rejection: String {
+        let bad = Set(outcome.problems.map(\.line)).count
+        let whereTo = summary.dryRun ? "would be appended to" : "appended to"
+        var text = "\(feed): \(bad) bad line\(bad == 1 ? "" : "s") of \(lines) \(whereTo) \(rejectedTo ?? ""), the others applied:"
         for problem in outcome.problems.prefix(Self.shownProblems) { text += "\n  \(problem)" }
         if outcome.problems.count > Self.shownProblems {
             text += "\n  … and \(outcome.problems.count - Self.shownProblems) more problems (--json lists them all)"
@@ -127,7 +170,8 @@ struct ImportReport {
         }
         out += s.expiredLine
         let applied = refused ? "valid" : s.dryRun ? "to apply" : "applied"
-        out += "\(feed.terminalSafe()): \(lines) event\(lines == 1 ? "" : "s"): \(outcome.applied) \(applied), \(outcome.skipped) skipped (already applied), \(outcome.refused) refused\n"
+        let kept = rejectedTo.map { " (\(s.dryRun ? "to be " : "")appended to \($0.terminalSafe()))" } ?? ""
+        out += "\(feed.terminalSafe()): \(lines) event\(lines == 1 ? "" : "s"): \(outcome.applied) \(applied), \(outcome.skipped) skipped (already applied), \(outcome.refused) refused\(kept)\n"
         if !types.isEmpty || outcome.untypedRefused > 0 {
             func row(_ name: String, _ a: String, _ s: String, _ r: String) -> String {
                 name.padding(toLength: 30, withPad: " ", startingAt: 0) + a.leftPadded(9) + s.leftPadded(9) + r.leftPadded(9) + "\n"
@@ -143,14 +187,22 @@ struct ImportReport {
         return out
     }
 
+    /// Whether the valid events went into the store (not refused, not dry).
+    var written: Bool { !refused && !summary.dryRun }
+
     /// The report as JSON (schema: docs/report.md).
     var json: String {
         var types: [(String, ChangeValue)] = self.types.map { type in
             let c = outcome.counts[type] ?? .init()
-            return (type.rawValue, .object([("applied", .int(Int64(c.applied))), ("skipped", .int(Int64(c.skipped))), ("refused", .int(Int64(c.refused)))]))
+            return (type.rawValue, .object([
+                ("valid", .int(Int64(c.applied))), ("applied", .int(written ? Int64(c.applied) : 0)),
+                ("skipped", .int(Int64(c.skipped))), ("refused", .int(Int64(c.refused))),
+            ]))
         }
         if outcome.untypedRefused > 0 {
-            types.append(("unknown", .object([("applied", .int(0)), ("skipped", .int(0)), ("refused", .int(Int64(outcome.untypedRefused)))])))
+            types.append(("unknown", .object([
+                ("valid", .int(0)), ("applied", .int(0)), ("skipped", .int(0)), ("refused", .int(Int64(outcome.untypedRefused))),
+            ])))
         }
         let errors = ChangeValue.array(outcome.problems.map { p in
             .object([
@@ -161,8 +213,9 @@ struct ImportReport {
         let s = summary
         let report = ChangeValue.object(s.jsonMembers + [
             ("feed", .string(feed)), ("events", .int(Int64(lines))),
-            ("applied", .int(Int64(outcome.applied))), ("skipped", .int(Int64(outcome.skipped))),
-            ("refused", .int(Int64(outcome.refused))), ("types", .object(types)), ("errors", errors),
+            ("valid", .int(Int64(outcome.applied))), ("applied", .int(written ? Int64(outcome.applied) : 0)),
+            ("skipped", .int(Int64(outcome.skipped))), ("refused", .int(Int64(outcome.refused))),
+            ("rejected_to", rejectedTo.map(ChangeValue.string) ?? .null), ("types", .object(types)), ("errors", errors),
             ("change_count", .int(Int64(refused ? 0 : s.changes.count))),
             ("seconds", .object([
                 ("read", .number(readSeconds)), ("lock", .number(s.seconds.lock)), ("load", .number(s.seconds.load)),
@@ -178,5 +231,48 @@ struct ImportReport {
 extension String {
     func leftPadded(_ width: Int) -> String {
         count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
+}
+
+/// The file `import --reject-to` appends refused lines to.
+enum RejectFile {
+    /// Refuses, before anything is read, a reject file that is the feed itself
+    /// or that isn't a regular file (a FIFO would block, a directory can't be written).
+    static func check(_ path: String, feed: String) throws {
+        var target = stat()
+        guard stat(path, &target) == 0 else { return }  // made when first needed
+        guard target.st_mode & S_IFMT == S_IFREG else {
+            throw UsageError("--reject-to \(path): \(FileKind(target.st_mode)), not a file lines can be added to")
+        }
+        var source = stat()
+        if feed != "-", stat(feed, &source) == 0, source.st_dev == target.st_dev, source.st_ino == target.st_ino {
+            throw UsageError(
+                "--reject-to \(path) is the feed itself: move it aside first (mv \(path) retry.jsonl), "
+                    + "then import retry.jsonl --reject-to \(path)")
+        }
+    }
+
+    /// Appends `records` to `path` (made if missing) and syncs it.
+    static func append(_ records: [UInt8], to path: String) throws {
+        guard !records.isEmpty else { return }
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw UsageError("cannot open the reject file \(path): \(String(cString: strerror(errno))); nothing was imported") }
+        defer { close(fd) }
+        var written = 0
+        while written < records.count {
+            let n = records.withUnsafeBytes { write(fd, $0.baseAddress.map { $0 + written }, records.count - written) }
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else {
+                let reason = String(cString: strerror(errno))
+                // What was appended before the failure is cut off again: the file stays a list of whole records.
+                var size = stat()
+                if fstat(fd, &size) == 0 { _ = ftruncate(fd, size.st_size - off_t(written)) }
+                throw UsageError("cannot write the reject file \(path): \(reason); nothing was imported")
+            }
+            written += n
+        }
+        guard fsync(fd) == 0 else {
+            throw UsageError("cannot sync the reject file \(path): \(String(cString: strerror(errno))); nothing was imported")
+        }
     }
 }

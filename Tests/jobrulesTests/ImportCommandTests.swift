@@ -240,6 +240,80 @@ import Testing
         #expect(try load().contacts.count == 2 + 6)
     }
 
+    /// `--reject-to`: the valid events go in, the refused lines wait in a
+    /// file that is itself a feed, with the same event ids and contents.
+    @Test func aRejectFileTakesTheBadLinesAndTheRestFlows() throws {
+        let early = event("early", "message.received", at: "2026-11-21T09:20:00Z", ["job": "J-3000", "body": "Did you get my job?"])
+        let first = [
+            event("k1", "contact.received", ["contact": ["id": "ck1", "email": "k1@example.com"]]),
+            early,
+            event("late", "message.received", ["job": "J-1011", "body": "Still there?"]),
+            event("k2", "contact.received", ["contact": ["id": "ck2", "email": "k2@example.com"]]),
+        ]
+        let name = try feed("hourly.jsonl", first)
+        try scratch.write(name, try String(contentsOf: scratch.url.appendingPathComponent(name), encoding: .utf8) + "{oops\n")
+        let originalLine = try #require(
+            try String(contentsOf: scratch.url.appendingPathComponent(name), encoding: .utf8).split(separator: "\n").dropFirst().first)
+
+        // A dry run says what would be kept aside and writes nothing.
+        let dry = try importing([name, "--reject-to", "rejects.jsonl", "--dry-run"])
+        #expect(dry.status == 1)
+        #expect(dry.stdout.contains("5 events: 2 to apply, 0 skipped (already applied), 3 refused (to be appended to rejects.jsonl)"), "\(dry.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: scratch.url.appendingPathComponent("rejects.jsonl").path))
+
+        let result = try importing([name, "--reject-to", "rejects.jsonl"])
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(result.stdout.contains("5 events: 2 applied, 0 skipped (already applied), 3 refused (appended to rejects.jsonl)"))
+        #expect(result.stderr.contains("hourly.jsonl: 3 bad lines of 5 appended to rejects.jsonl, the others applied:"))
+        #expect(result.stderr.contains("line 2: message.received \"early\": no job \"J-3000\" in the store"))
+        #expect(try load().contacts.contains { $0.id == "ck2" })
+        let rejects = try String(contentsOf: scratch.url.appendingPathComponent("rejects.jsonl"), encoding: .utf8)
+        let records = try rejects.split(separator: "\n").map { line in
+            try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        }
+        #expect(records.count == 3)
+        let why = records.map { $0["rejected"] as? [String: Any] ?? [:] }
+        #expect(why.map { $0["line"] as? Int } == [2, 3, 5])
+        #expect(why.allSatisfy { $0["feed"] as? String == "hourly.jsonl" && $0["at"] as? String == now })
+        #expect((why[1]["reason"] as? String ?? "").contains("job J-1011 is expired"))
+        #expect(records[0]["text"] as? String == String(originalLine))
+        #expect(records[2]["text"] as? String == "{oops")
+
+        // The same file as feed and reject file would be read and added to at once: refused.
+        let same = try importing(["rejects.jsonl", "--reject-to", "rejects.jsonl"])
+        #expect(same.status == 2)
+        #expect(same.stderr.contains("is the feed itself: move it aside first"))
+
+        // The job the early message was about arrives; the rejects are fed back.
+        try FileManager.default.moveItem(
+            at: scratch.url.appendingPathComponent("rejects.jsonl"), to: scratch.url.appendingPathComponent("retry.jsonl"))
+        var job = Self.newJob
+        job["id"] = "J-3000"
+        job["created_at"] = "2026-11-21T09:00:00Z"
+        let arrived = try importing([try feed("next.jsonl", [event("j3000", "job.received", at: "2026-11-21T09:25:00Z", ["job": job, "merchant": Self.newMerchant])])])
+        #expect(arrived.status == 0, "\(arrived.stderr)")
+        let retried = try importing(["retry.jsonl", "--reject-to", "rejects.jsonl"])
+        #expect(retried.status == 1)
+        #expect(retried.stdout.contains("3 events: 1 applied, 0 skipped (already applied), 2 refused"), "\(retried.stdout)")
+        let store = try load()
+        #expect(store.messages.contains { $0.body.string == "Did you get my job?" })
+        // The retried event is the original one: feeding the first feed again skips it as a replay.
+        let replay = try importing([name, "--reject-to", "rejects.jsonl", "--json"])
+        #expect(replay.status == 1)
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(replay.stdout.utf8)) as? [String: Any])
+        #expect(report["skipped"] as? Int == 3 && report["valid"] as? Int == 0 && report["rejected_to"] as? String == "rejects.jsonl")
+    }
+
+    @Test func aRejectFileThatIsNotAFileIsRefusedBeforeAnything() throws {
+        let name = try feed("one.jsonl", [event("x1", "contact.received", ["contact": ["id": "cx1", "email": "x@example.com"]])])
+        try FileManager.default.createDirectory(at: scratch.url.appendingPathComponent("adir"), withIntermediateDirectories: false)
+        let before = try storeBytes()
+        let result = try importing([name, "--reject-to", "adir"])
+        #expect(result.status == 2)
+        #expect(result.stderr == "jobrules: --reject-to adir: a directory, not a file lines can be added to\n")
+        #expect(try storeBytes() == before)
+    }
+
     @Test func replaysAndOverlappingFeedsAreSkipped() throws {
         let all = (1...8).map { event("r\($0)", "contact.received", ["contact": ["id": "cr\($0)", "email": "r\($0)@example.com"]]) }
         let first = try importing([try feed("a.jsonl", Array(all[0..<5]))])
@@ -284,20 +358,26 @@ import Testing
         #expect(report["feed"] as? String == "standard input")
         #expect(report["saved"] as? Bool == true)
         #expect(report["applied"] as? Int == 1 && report["skipped"] as? Int == 0 && report["refused"] as? Int == 0)
-        #expect((report["types"] as? [String: [String: Int]])?["message.received"] == ["applied": 1, "skipped": 0, "refused": 0])
+        #expect((report["types"] as? [String: [String: Int]])?["message.received"] == ["valid": 1, "applied": 1, "skipped": 0, "refused": 0])
         #expect((report["plan"] as? [Any])?.isEmpty == true, "the plan comes with --dry-run only")
         let dryJSON = try importing(["-", "--json", "--dry-run"], input: line + "\n{\"event\":\"s3\",\"type\":\"message.received\",\"at\":\"2026-11-21T09:20:00Z\",\"job\":\"J-1013\",\"body\":\"Again\"}\n")
         let dryReport = try #require(try JSONSerialization.jsonObject(with: Data(dryJSON.stdout.utf8)) as? [String: Any])
         #expect((dryReport["plan"] as? [Any])?.isEmpty == false)
-        #expect(dryReport["skipped"] as? Int == 1 && dryReport["applied"] as? Int == 1 && dryReport["saved"] as? Bool == false)
+        #expect(dryReport["skipped"] as? Int == 1 && dryReport["valid"] as? Int == 1 && dryReport["applied"] as? Int == 0)
+        #expect(dryReport["saved"] as? Bool == false)
         #expect(try load().appliedEvents == ["s1"])
         // A refused feed in JSON: every bad line with its number; exit 2.
-        let bad = try importing(["-", "--json"], input: line + "\n{\"event\":\"s2\",\"type\":\"order.completed\",\"at\":\"2026-11-21T09:00:00Z\",\"order\":\"O-6\"}\n")
+        let bad = try importing(
+            ["-", "--json"],
+            input: line + "\n{\"event\":\"s2\",\"type\":\"order.completed\",\"at\":\"2026-11-21T09:00:00Z\",\"order\":\"O-6\"}\n"
+                + "{\"event\":\"s4\",\"type\":\"contact.received\",\"at\":\"2026-11-21T09:00:00Z\",\"contact\":{\"id\":\"c4\",\"email\":\"a@example.com\"}}\n")
         #expect(bad.status == 2)
         let refused = try #require(try JSONSerialization.jsonObject(with: Data(bad.stdout.utf8)) as? [String: Any])
         let errors = try #require(refused["errors"] as? [[String: Any]])
         #expect(errors.count == 1 && errors[0]["line"] as? Int == 2 && errors[0]["event"] as? String == "s2")
         #expect(refused["saved"] as? Bool == false && refused["skipped"] as? Int == 1)
+        // Valid lines of a refused feed are named so: none of them was applied.
+        #expect(refused["valid"] as? Int == 1 && refused["applied"] as? Int == 0 && refused["refused"] as? Int == 1)
     }
 
     @Test func importTakesTheStoreLockLikeRun() throws {

@@ -85,7 +85,7 @@ public struct ImportFeed: Sendable {
         return feed
     }
 
-    private mutating func readLine(_ source: SourceBytes, from start: Int, to end: Int, line: Int) {
+    private mutating func readLine(_ source: SourceBytes, from start: Int, to end: Int, line: Int, unwrapped: Bool = false) {
         var d = StoreDecoder(source: source, count: end)
         d.r.pos = start
         var fields = EventFields()
@@ -104,6 +104,16 @@ public struct ImportFeed: Sendable {
             problems.append(ImportProblem(
                 line: line, event: fields.id, type: fields.typeName,
                 message: "invalid JSON at column \(column): " + error.message.replacing("end of file", with: "end of the line")))
+            return
+        }
+        if fields.has(.rejected), d.problems.isEmpty, !d.moreProblems, let text = fields.rejectedText {
+            // A reject file fed back: its record stands for the refused line, read as if it were here.
+            guard !unwrapped else {
+                problems.append(ImportProblem(line: line, event: nil, type: nil, message: "the text of a rejected line is itself a rejected line"))
+                return
+            }
+            let inner = SourceBytes.copying(Array(text.utf8))
+            readLine(inner, from: 0, to: text.utf8.count, line: line, unwrapped: true)
             return
         }
         let event = d.event(fields, line: line)
@@ -139,6 +149,8 @@ struct EventFields {
     var reason: String?
     var by: CanceledBy?
     var accepted: Bool?
+    /// A line of a reject file (`RejectedLines`): the refused line's own text.
+    var rejectedText: String?
     /// The members present, as bits of `Keys.event`.
     var seen: UInt64 = 0
 
@@ -147,15 +159,14 @@ struct EventFields {
 
 /// An event's members, in the order of `Keys.event`.
 enum EventKey: Int {
-    case event, type, at, job, merchant, body, reason, contact, order, by, accepted
+    case event, type, at, job, merchant, body, reason, contact, order, by, accepted, rejected, text
 
     var name: StaticString { Keys.event.names[rawValue] }
 }
 
 extension Keys {
     static let event = Keys(
-        ["event", "type", "at", "job", "merchant", "body", "reason", "contact", "order", "by", "accepted"],
-        required: ["event", "type", "at"])
+        ["event", "type", "at", "job", "merchant", "body", "reason", "contact", "order", "by", "accepted", "rejected", "text"])
     /// A received job: the marketplace's fields; what jobrules keeps itself is refused.
     static let receivedJob = Keys(
         ["id", "source", "service", "title", "details", "budget", "priorities", "created_at",
@@ -193,11 +204,19 @@ extension StoreDecoder {
                 if try r.kind() == .object { f.order = try placedOrder() } else { f.orderID = try id() }
             case .by: f.by = try enumeration(CanceledBy.self, "cancellation")
             case .accepted: f.accepted = try bool()
+            case .rejected: try r.skipValue(depth: path.count)  // why it was refused, for people
+            case .text: f.rejectedText = try freeString(limit: Limits.feedBytes)
             case nil: break  // unknown members of an event are ignored
             }
         }
         f.seen = o.seen
         _ = endObject(.event, o)
+        // The members an event needs, unless it is a reject file's record of a line.
+        if !f.has(.rejected) {
+            for key in [EventKey.event, .type, .at] where !f.has(key) { problem("missing \"\(key.name)\"") }
+        } else if !f.has(.text) {
+            problem("a line of a reject file needs \"text\" (the refused line)")
+        }
         return f
     }
 
