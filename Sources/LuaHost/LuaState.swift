@@ -174,8 +174,12 @@ public final class LuaState {
 
     /// Compiles a chunk without running it; throws its syntax error.
     public func compile(_ source: String, chunkName: String) throws(LuaError) {
+        try compile(bytes: Array(source.utf8), chunkName: chunkName)
+    }
+
+    public func compile(bytes: [UInt8], chunkName: String) throws(LuaError) {
         let L = try requireOpen()
-        try load(Array(source.utf8), chunkName: chunkName)
+        try load(bytes, chunkName: chunkName)
         jr_pop(L, 1)
     }
 
@@ -388,6 +392,34 @@ public final class LuaState {
 
 /// What `print` writes to, kept alive by the state.
 final class OutputBox {
-    let write: (UnsafeRawBufferPointer) -> Void
-    init(_ write: @escaping (UnsafeRawBufferPointer) -> Void) { self.write = write }
+    let sink: (UnsafeRawBufferPointer) -> Void
+    /// While set, what is printed is kept here instead (up to `heldLimit` bytes).
+    var held: [UInt8]?
+    var heldCut = false
+    static let heldLimit = 1 << 20
+    init(_ sink: @escaping (UnsafeRawBufferPointer) -> Void) { self.sink = sink }
+
+    func write(_ bytes: UnsafeRawBufferPointer) {
+        guard held != nil else { return sink(bytes) }
+        let room = Self.heldLimit - (held?.count ?? 0)
+        if bytes.count > room { heldCut = true }
+        held?.append(contentsOf: bytes.prefix(max(0, room)))
+    }
+}
+
+extension LuaState {
+    /// Keeps what is printed from now on until `releaseOutput`, which writes
+    /// it out or drops it (the first MiB is kept; the rest is cut with a note).
+    public func holdOutput() {
+        output.held = []
+        output.heldCut = false
+    }
+
+    public func releaseOutput(write: Bool) {
+        guard let held = output.held else { return }
+        output.held = nil
+        guard write else { return }
+        held.withUnsafeBytes { output.sink($0) }
+        if output.heldCut { Array("\n… (output cut at 1 MiB)\n".utf8).withUnsafeBytes { output.sink($0) } }
+    }
 }

@@ -144,22 +144,34 @@ extension REPL {
             return warn(style.error(error.message))
         }
         let savepoint = store.savepoint()
-        var problems: [String] = []
+        var loaded = RuleFilesLoad()
+        var stopped: LuaError?
+        let session = self.session
         let fileRules = session.declaredRules {
-            for file in files {
-                store.actor = "file:" + file.path
-                do {
-                    try session.run(file: file.path, source: file.source)
-                } catch {
-                    problems.append(Self.message(error))
+            do {
+                loaded = try lua.interruptible { () throws(LuaError) -> RuleFilesLoad in
+                    try session.load(ruleFiles: files, only: names.isEmpty ? nil : names)
                 }
+            } catch let error as LuaError {
+                stopped = error
+            } catch {
+                stopped = LuaError(kind: .runtime, message: "\(error)")
             }
         }
         defer { session.release(fileRules) }
         store.actor = Self.actor
-        guard problems.isEmpty else {
+        if let stopped {
             store.rollback(to: savepoint)
-            return warn(style.error("rule files are invalid, nothing was run:") + "\n" + problems.joined(separator: "\n"))
+            return warn(style.error("\(stopped.message): nothing was run"))
+        }
+        guard loaded.problems.isEmpty else {
+            store.rollback(to: savepoint)
+            return warn(style.error("rule files are invalid, nothing was run:") + "\n" + loaded.problems.joined(separator: "\n"))
+        }
+        for failure in loaded.failures {
+            warn(
+                style.error("the top level of \(failure.object) failed (none of its rules run):\n")
+                    + failure.error.report.terminalSafe(keepingLines: true))
         }
         let own = session.rules
         var rules = fileRules.filter { rule in !own.contains { $0.name == rule.name } } + own

@@ -48,7 +48,10 @@ extension Session {
     func declareRule(_ call: LuaCall) throws(LuaCallError) -> Int32 {
         let position = call.position(level: 1)
         guard call.type(1) == .table else {
-            throw .message("rule{…} takes a table: rule{name = \"…\", on = \"jobs\", where = {…}, run = function(job) … end}")
+            let problem = "rule{…} takes a table: rule{name = \"…\", on = \"jobs\", where = {…}, run = function(job) … end}"
+            guard collectsProblems else { throw .message(problem) }
+            problems.append(RuleProblem(position: position, message: problem))
+            return 0
         }
         var problems: [String] = []
         let (keys, others) = call.stringKeys(1)

@@ -132,20 +132,13 @@ final class Batch {
         session.close()
     }
 
-    /// Runs the rule files' top level (declaring their rules); every problem
-    /// with its `file:LINE`. Changes made at a file's top level are the file's.
-    func load(ruleFiles: [RuleFile]) throws -> [String] {
-        var problems: [String] = []
-        for file in ruleFiles {
-            store.actor = "file:" + file.path
-            do {
-                try session.run(file: file.path, source: file.source)
-            } catch {
-                if error.kind == .deadline { throw locked.deadline.error("running the top level of \(file.path)") }
-                problems.append(error.message)
-            }
+    /// Runs the rule files' top level (declaring their rules): `Session.load(ruleFiles:only:)`.
+    func load(ruleFiles: [RuleFile], only: [String]? = nil) throws -> RuleFilesLoad {
+        do {
+            return try session.load(ruleFiles: ruleFiles, only: only)
+        } catch {
+            throw locked.deadline.error("running the top level of the rule files")
         }
-        return problems
     }
 }
 

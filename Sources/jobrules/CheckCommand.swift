@@ -15,7 +15,12 @@ struct CheckCommand: ParsableCommand {
             `on` known, `run` a function, `where` a filter table or a function, filter fields and \
             values known. Every problem is reported with its file.lua:LINE.
 
-            Exit status: 0 when all is well; 2 when there is any problem.
+            A runtime error at a file's top level (a run fails that file's rules alone) is a \
+            warning against the empty store, where it may come from the store being empty, and \
+            an error against --store.
+
+            Exit status: 0 when all is well; 1 when a file's top level fails against --store; 2 \
+            when there is a syntax error or an invalid declaration.
             """
     )
 
@@ -53,25 +58,35 @@ struct CheckCommand: ParsableCommand {
             throw UsageError(error.message)
         }
         defer { session.close() }
-        session.collectsProblems = true
-        var problems: [String] = []
-        for file in files {
-            let before = session.problems.count
-            var failure: String?
-            do {
-                try session.run(file: file.path, source: file.source)
-            } catch {
-                failure = error.message
+        let loaded: RuleFilesLoad
+        do {
+            loaded = try session.load(ruleFiles: files)
+        } catch {
+            throw UsageError(error.message)
+        }
+        let problems = loaded.problems
+        // A top level that raises fails its file's rules in a run. Against the
+        // empty store that may be the store's emptiness (no lead to write a
+        // digest to): a warning; against a real store it is what a run would do.
+        for failure in loaded.failures {
+            let message = failure.error.report.terminalSafe(keepingLines: true)
+            if store == nil {
+                printError(
+                    "warning: \(message)\n  (the top level of \(failure.object) raised against an empty store; "
+                        + "declarations after that line were not checked: `check --store STORE` runs it against real data)")
+            } else {
+                printError("\(message)\n  (a run on this store fails the rules of \(failure.object); the other files run)")
             }
-            problems.append(contentsOf: session.problems[before...].map(\.description))
-            if let failure { problems.append(failure) }
         }
         if problems.isEmpty {
             let count = session.rules.count
-            print("ok: \(count) rule\(count == 1 ? "" : "s") in \(files.count) file\(files.count == 1 ? "" : "s")")
+            let failing = store != nil && !loaded.failures.isEmpty
+            let summary = "\(count) rule\(count == 1 ? "" : "s") in \(files.count) file\(files.count == 1 ? "" : "s")"
+            print(failing ? "\(summary); the top level of \(loaded.failures.count) fails on this store" : "ok: \(summary)")
             for rule in session.rules {
                 print("  \(rule.name.terminalSafe().padded(28)) on \(rule.collection.rawValue.padded(6))  \(rule.position.map(\.description) ?? "")")
             }
+            if store != nil, !loaded.failures.isEmpty { throw ExitStatus.failure }
             return
         }
         print(problems.joined(separator: "\n").terminalSafe(keepingLines: true))

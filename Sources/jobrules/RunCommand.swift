@@ -54,18 +54,29 @@ struct RunCommand: ParsableCommand {
             options: storeOptions, limits: try limitOptions.limits(), dryRun: dryRun, deadline: deadline, output: output)
         defer { batch.release() }
         var mark = monotonicSeconds()
-        let problems = try batch.load(ruleFiles: files)
-        guard problems.isEmpty else {
-            throw UsageError("rule files are invalid, nothing was run or written:\n" + problems.joined(separator: "\n"))
+        let loaded = try batch.load(ruleFiles: files, only: only.isEmpty ? nil : only)
+        guard loaded.problems.isEmpty else {
+            throw UsageError("rule files are invalid, nothing was run or written:\n" + loaded.problems.joined(separator: "\n"))
         }
         let selected: [Rule]
         do {
             selected = only.isEmpty ? batch.session.rules : try batch.session.rules(named: only)
         } catch {
-            throw UsageError(error.description)
+            let failed = loaded.failures.map(\.object)
+            let note = failed.isEmpty ? "" : " (the top level of \(failed.joined(separator: ", ")) failed, so its rules are unknown)"
+            throw UsageError(error.description + note)
+        }
+        if failFast, let first = loaded.failures.first {
+            var outcome = RunOutcome()
+            outcome.failures = [first]
+            outcome.stopped = true
+            batch.seconds.rules = batch.seconds.lap(&mark)
+            print(json ? RunReport(batch: batch, outcome: outcome).json : RunReport(batch: batch, outcome: outcome).text(style: Terminal.outputStyle), terminator: "")
+            throw ExitStatus.failure
         }
         let progress = ProgressLine()
-        let outcome = batch.session.run(selected, failFast: failFast, progress: progress.callback)
+        var outcome = batch.session.run(selected, failFast: failFast, progress: progress.callback)
+        outcome.failures = loaded.failures + outcome.failures
         progress.clear()
         if outcome.outOfTime {
             let at = outcome.stoppedAt.map { "at rule \($0.rule) on \($0.kind) \($0.object)" } ?? "running the rules"

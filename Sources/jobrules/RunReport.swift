@@ -97,7 +97,11 @@ struct RunReport {
             out += "\n" + style.error("\(count) error\(count == 1 ? "" : "s")")
             out += outcome.stopped ? " (stopped at the first: --fail-fast)\n" : " (those items' changes were rolled back)\n"
             for failure in outcome.failures {
-                out += "  rule \(failure.rule.terminalSafe()) on \(failure.kind) \(failure.object.terminalSafe()):\n"
+                if failure.kind == "file" {
+                    out += "  the top level of \(failure.object.terminalSafe()) (none of its rules ran; its other files' did):\n"
+                } else {
+                    out += "  rule \(failure.rule.terminalSafe()) on \(failure.kind) \(failure.object.terminalSafe()):\n"
+                }
                 out += "    " + failure.error.message.terminalSafe(keepingLines: true).replacingOccurrences(of: "\n", with: "\n    ") + "\n"
                 if let traceback = failure.error.traceback, !traceback.isEmpty {
                     out += "    " + traceback.terminalSafe(keepingLines: true).replacingOccurrences(of: "\n", with: "\n    ") + "\n"
@@ -120,7 +124,7 @@ struct RunReport {
         })
         let errors = ChangeValue.array(outcome.failures.map { f in
             .object([
-                ("rule", .string(f.rule)), ("kind", .string(f.kind)), ("object", .string(f.object)),
+                ("rule", f.kind == "file" ? .null : .string(f.rule)), ("kind", .string(f.kind)), ("object", .string(f.object)),
                 ("message", .string(f.error.message)),
                 ("file", f.error.chunk.map(ChangeValue.string) ?? .null),
                 ("line", f.error.line.map { .int(Int64($0)) } ?? .null),

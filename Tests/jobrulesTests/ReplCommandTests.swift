@@ -187,6 +187,43 @@ import Testing
         try t.expect("jobrules> ")
     }
 
+    /// `:run NAME` runs the top level of the files that declare NAME alone; a
+    /// file whose top level fails is reported and the others run.
+    @Test func runningOneRuleLeavesOtherFilesTopLevelOut() throws {
+        let dir = scratch.url.appendingPathComponent("my-rules")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try """
+            print("digest for " .. members.get("m1").name)
+            notify{to = "m1", subject = "Daily digest", body = "…"}
+            rule{name = "digest-tag", on = "jobs", where = {status = "new"}, run = function(job) job:tag("digest") end}
+            """.write(to: dir.appendingPathComponent("10-digest.lua"), atomically: true, encoding: .utf8)
+        try "rule{name = 'tag-new', on = 'jobs', where = {status = 'new'}, run = function(job) job:tag('seen') end}\n"
+            .write(to: dir.appendingPathComponent("20-tag.lua"), atomically: true, encoding: .utf8)
+        try "local x = nil\nprint(x.y)\nrule{name = 'never', on = 'jobs', run = function() end}\n"
+            .write(to: dir.appendingPathComponent("30-broken.lua"), atomically: true, encoding: .utf8)
+        let t = try repl(["--rules", "my-rules"])
+        t.enter(":run tag-new")
+        let ran = try t.expect("staged (:diff shows them")
+        #expect(!ran.contains("digest for"))
+        #expect(ran.contains("tag-new"))
+        try t.expect("pending]> ")
+        t.enter(":diff")
+        let diff = try t.expect("pending]> ")
+        #expect(!diff.contains("Daily digest"), "\(diff)")
+        #expect(diff.contains("tags: + \"seen\""))
+        t.enter(":undo")
+        try t.expect("undid")
+        t.enter(":run")
+        let all = try t.expect("staged (:diff shows them")
+        #expect(all.contains("digest for Ana Ruiz"))
+        #expect(all.contains("the top level of my-rules/30-broken.lua failed (none of its rules run):"))
+        #expect(all.contains("my-rules/30-broken.lua:2: attempt to index a nil value (local 'x')"))
+        t.enter(":quit")
+        try t.expect("[c]ancel: ")
+        t.enter("n")
+        #expect(try t.waitForExit() == 0)
+    }
+
     @Test func objectsAnUndoRemovedRefuseInsteadOfReadingTheirSuccessors() throws {
         let t = try repl()
         t.enter("j = jobs.get(\"J-1001\")")

@@ -192,6 +192,66 @@ import Testing
         #expect(unknown.stderr == "jobrules: no rule named 'nope' (declared: tag-new, note-opened)\n")
     }
 
+    /// A digest at a file's top level: it looks for a member by role, and
+    /// writes to them, before declaring the file's rule.
+    static func digest(role: String) -> String {
+        """
+        local lead
+        for _, m in ipairs(members.all()) do
+          if m.role == "\(role)" then lead = m end
+        end
+        print("digest for " .. lead.name)
+        notify{to = lead, subject = "Open jobs: " .. jobs.count{status = "new"}, body = "See the plan."}
+        rule{name = "tag-digested", on = "jobs", where = {status = "new"}, run = function(job) job:tag("digested") end}
+        """
+    }
+
+    @Test func aRuntimeErrorAtAFilesTopLevelFailsThatFileAlone() throws {
+        let rules = try writeRules([
+            "10-digest.lua": Self.digest(role: "owner"),
+            "20-tag.lua": "rule{name = 'tag-new', on = 'jobs', where = {status = 'new'}, run = function(job) job:tag('seen') end}\n",
+        ])
+        let result = try run(["run", "--rules", rules])
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(result.stdout.hasPrefix("store.json at 2026-11-21T09:30:00Z: revision 0 → 1,"), "\(result.stdout)")
+        #expect(result.stdout.contains("expired: 2 jobs (J-1006, J-1011)"))
+        #expect(result.stdout.contains("the top level of my-rules/10-digest.lua (none of its rules ran; its other files' did):"))
+        #expect(result.stdout.contains("my-rules/10-digest.lua:5: attempt to index a nil value (local 'lead')"))
+        #expect(result.stdout.contains("stack traceback:"))
+        let store = try store()
+        #expect(try job(store, "J-1006").status == .expired, "expiry is saved")
+        #expect(try job(store, "J-1001").tags == ["seen"], "the other file's rules ran")
+        #expect(!store.outbox.contains { $0.subject.hasPrefix("Open jobs") })
+
+        let json = try run(["run", "--rules", rules, "--dry-run", "--json"])
+        #expect(json.status == 1)
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let errors = try #require(report["errors"] as? [[String: Any]])
+        #expect(errors.count == 1)
+        #expect(errors.first?["kind"] as? String == "file" && errors.first?["object"] as? String == "my-rules/10-digest.lua")
+        #expect(errors.first?["rule"] is NSNull && errors.first?["line"] as? Int == 5)
+        #expect((errors.first?["traceback"] as? String ?? "").contains("in main chunk"))
+    }
+
+    @Test func onlyRunsTheTopLevelOfTheFilesItNeeds() throws {
+        let rules = try writeRules([
+            "10-digest.lua": Self.digest(role: "lead"),
+            "20-tag.lua": "print('tag file loaded')\nrule{name = 'tag-new', on = 'jobs', where = {status = 'new'}, run = function(job) job:tag('seen') end}\n",
+        ])
+        let other = try run(["run", "--rules", rules, "--only", "tag-new", "--dry-run"])
+        #expect(other.status == 0, "\(other.stderr)")
+        #expect(!other.stdout.contains("digest for"), "the digest's file declares no selected rule")
+        #expect(!other.stdout.contains("Open jobs"))
+        #expect(other.stdout.contains("tag file loaded"))
+        #expect(other.stdout.contains("tags: + \"seen\""))
+        let digest = try run(["run", "--rules", rules, "--only", "tag-digested", "--dry-run"])
+        #expect(digest.status == 0, "\(digest.stderr)")
+        #expect(digest.stdout.contains("digest for Ana Ruiz"))
+        #expect(digest.stdout.contains("Open jobs: "))
+        #expect(!digest.stdout.contains("tag file loaded"))
+        #expect(!digest.stdout.contains("tags: + \"seen\""))
+    }
+
     @Test func aBadRuleFileWritesNothingAndExitsTwo() throws {
         let rules = try writeRules([
             "a.lua": "rule{name = 'fine', on = 'jobs', run = function() end}",
@@ -333,10 +393,17 @@ import Testing
         ])
         let before = try bytes()
         let empty = try jobrules.run(["check", "--rules", rules], in: scratch.url)
-        #expect(empty.status == 2)
-        #expect(empty.stdout == "my-rules/lead.lua:1: attempt to index a nil value\n")
+        #expect(empty.status == 0)
+        #expect(empty.stdout == "ok: 0 rules in 1 file\n")
+        #expect(empty.stderr.hasPrefix("warning: my-rules/lead.lua:1: attempt to index a nil value\n"), "\(empty.stderr)")
+        #expect(empty.stderr.contains("raised against an empty store; declarations after that line were not checked"))
         let withStore = try jobrules.run(["check", "--rules", rules, "--store", "store.json"], in: scratch.url)
         #expect(withStore.status == 0, "\(withStore.stdout)")
+        let digest = try writeRules(["lead.lua": Self.digest(role: "owner")])
+        let failing = try jobrules.run(["check", "--rules", digest, "--store", "store.json"], in: scratch.url)
+        #expect(failing.status == 1)
+        #expect(failing.stdout == "0 rules in 1 file; the top level of 1 fails on this store\n")
+        #expect(failing.stderr.contains("my-rules/lead.lua:5: attempt to index a nil value (local 'lead')"))
         #expect(try bytes() == before)
         #expect(!FileManager.default.fileExists(atPath: auditPath))
     }
