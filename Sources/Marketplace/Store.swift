@@ -673,9 +673,11 @@ public final class Store {
         outbox.append(OutboxEntry(id: id, to: address, subject: subject, body: Text(body), job: job, at: now))
         if outbox.count > outboxStampedFrom { outboxStamps.append(newStamp()) }
         undo.append(.appendedOutbox)
-        hold(MemoryLayout<OutboxEntry>.stride + body.utf8.count + address.utf8.count + 32)
+        hold(MemoryLayout<OutboxEntry>.stride)  // its texts are counted with the change recorded below
+        // The whole email: a plan and the audit log are where it is reviewed.
         record("outbox", id, "created", .null, .object([
             ("to", .string(address)), ("subject", .string(subject)), ("job", job.map { .string(jobs[$0].id) } ?? .null),
+            ("at", .time(now)), ("body", .string(body)),
         ]))
         return outbox.count - 1
     }

@@ -1,45 +1,104 @@
 import Marketplace
 
-/// Changes grouped per object, in the order objects were first touched: what
-/// `run --dry-run` prints and the REPL's `:diff` shows.
+/// Changes grouped per object, in the order objects were first touched, as
+/// net changes: what `run --dry-run` prints and the REPL's `:diff` shows.
+/// The audit log keeps every step; a plan shows per field the value before
+/// and after the whole batch, with every actor that took part.
 public struct Plan: Sendable {
+    /// One field's change over the batch.
+    public struct NetChange: Sendable {
+        public let field: String
+        /// For a list field (`Change.listFields`), one element: added (`old`
+        /// null) or removed (`new` null).
+        public let old: ChangeValue
+        public let new: ChangeValue
+        /// Who took part, in order of first appearance.
+        public let actors: [String]
+    }
+
     public struct Entry: Sendable {
         public let kind: String
         public let object: String
         /// The object was created (a message, an email).
         public let created: Bool
-        public var changes: [Change]
+        public var changes: [NetChange]
     }
 
     public private(set) var entries: [Entry] = []
+    /// Steps applied (each an audit log line).
     public let changeCount: Int
+    /// Net changes shown.
+    public var netCount: Int { entries.reduce(0) { $0 + $1.changes.count } }
 
     public init(_ changes: [Change]) {
         changeCount = changes.count
+        /// Per object, its fields (or list elements) in order of first change.
+        struct Accumulator {
+            var kind: String
+            var object: String
+            var created = false
+            var keys: [String] = []
+            var fields: [String: (field: String, old: ChangeValue, new: ChangeValue, balance: Int, actors: [String])] = [:]
+        }
+        var objects: [Accumulator] = []
         var position: [String: Int] = [:]
         for change in changes {
-            let key = change.kind + "\u{0}" + change.object
-            if let k = position[key] {
-                entries[k].changes.append(change)
+            let objectKey = change.kind + "\u{0}" + change.object
+            let k: Int
+            if let found = position[objectKey] {
+                k = found
             } else {
-                position[key] = entries.count
-                entries.append(
-                    Entry(kind: change.kind, object: change.object, created: change.field == "created", changes: [change]))
+                k = objects.count
+                position[objectKey] = k
+                objects.append(Accumulator(kind: change.kind, object: change.object, created: change.field == "created"))
             }
+            let isList = Change.listFields.contains(change.field) && (change.old == .null) != (change.new == .null)
+            // A list element is its own change: added then removed is no change.
+            let element = isList ? (change.old == .null ? change.new : change.old) : .null
+            let key = isList ? change.field + "\u{0}" + element.description : change.field
+            if var net = objects[k].fields[key] {
+                net.new = change.new
+                if isList { net.balance += change.old == .null ? 1 : -1 }
+                if !net.actors.contains(change.actor) { net.actors.append(change.actor) }
+                objects[k].fields[key] = net
+            } else {
+                objects[k].keys.append(key)
+                objects[k].fields[key] = (
+                    change.field, isList ? element : change.old, change.new, isList ? (change.old == .null ? 1 : -1) : 0,
+                    [change.actor]
+                )
+            }
+        }
+        for object in objects {
+            var entry = Entry(kind: object.kind, object: object.object, created: object.created, changes: [])
+            for key in object.keys {
+                guard let net = object.fields[key] else { continue }
+                if Change.listFields.contains(net.field), key.contains("\u{0}") {
+                    guard net.balance != 0 else { continue }
+                    let added = net.balance > 0
+                    entry.changes.append(NetChange(
+                        field: net.field, old: added ? .null : net.old, new: added ? net.old : .null, actors: net.actors))
+                } else {
+                    guard net.old != net.new else { continue }
+                    entry.changes.append(NetChange(field: net.field, old: net.old, new: net.new, actors: net.actors))
+                }
+            }
+            if !entry.changes.isEmpty { entries.append(entry) }
         }
     }
 
     /// Terraform-like text: `~` for a changed object, `+` for a new one; each
-    /// change as `field: old → new`, with the actor that made it (on the
-    /// object's line when one actor made all of its changes).
+    /// change as `field: old → new`, with the actors that made it (on the
+    /// object's line when the same made all of its changes). Texts (an
+    /// email's body, a message, a reason) are shown whole, wrapped.
     public func text(style: TextStyle = .plain, valueWidth: Int = 100) -> String {
         guard !entries.isEmpty else { return "No changes.\n" }
         var out = ""
         for entry in entries {
             let subject = (entry.kind == entry.object ? entry.kind : "\(entry.kind) \(entry.object)").terminalSafe()
-            let actors = entry.changes.map(\.actor)
+            let actors = entry.changes.map(\.actors)
             let oneActor = actors.allSatisfy { $0 == actors[0] }
-            let header = oneActor ? "  " + style.dim("(\(actors[0].terminalSafe()))") : ""
+            let header = oneActor ? "  " + style.dim("(\(Self.names(actors[0])))") : ""
             if entry.created, entry.changes.count == 1, let change = entry.changes.first {
                 out += "  " + style.added("+ \(subject)") + header + "\n"
                 out += Self.members(change.new, indent: 6, width: valueWidth)
@@ -48,29 +107,86 @@ public struct Plan: Sendable {
             out += "  " + style.changed("~ \(subject)") + header + "\n"
             let width = entry.changes.map(\.field.count).max() ?? 0
             for change in entry.changes {
-                let actor = oneActor ? "" : "  " + style.dim("(\(change.actor.terminalSafe()))")
+                let actor = oneActor ? "" : "  " + style.dim("(\(Self.names(change.actors)))")
                 let field = "      " + (change.field.terminalSafe() + ":").padded(width + 1) + " "
-                if change.old == .null, case .object = change.new {
-                    // Something added (a note, a decline, a request): its members, one per line.
-                    out += field + style.added("+") + actor + "\n" + Self.members(change.new, indent: 10, width: valueWidth)
+                let isList = Change.listFields.contains(change.field) && (change.old == .null) != (change.new == .null)
+                let element = change.old == .null ? change.new : change.old
+                if case .object = element, change.old == .null || isList {
+                    // Something added (a note, a decline, a request) or a list element removed: its members, one per line.
+                    let sign = change.old == .null ? style.added("+") : style.removed("-")
+                    out += field + sign + actor + "\n" + Self.members(element, indent: 10, width: valueWidth)
                     continue
                 }
-                if Change.listFields.contains(change.field), change.old == .null || change.new == .null {
-                    // An element added to a list, or removed from it.
+                if isList {
                     let added = change.old == .null
-                    let value = Self.clip((added ? change.new : change.old).description, valueWidth).terminalSafe()
+                    let value = Self.clip(element.description, valueWidth).terminalSafe()
                     out += field + (added ? style.added("+ " + value) : style.removed("- " + value)) + actor + "\n"
                     continue
                 }
-                let old = Self.clip(change.old.description, valueWidth / 2).terminalSafe()
-                let new = Self.clip(change.new.description, valueWidth).terminalSafe()
-                out += field + style.removed(old) + " → " + style.added(new) + actor + "\n"
+                if Self.isText(change.old, valueWidth / 2) || Self.isText(change.new, valueWidth) {
+                    out += field.trimmingTrailingSpaces() + actor + "\n"
+                    out += Self.block(change.old, lead: "        ", marker: style.removed("-"))
+                    out += Self.block(change.new, lead: "        ", marker: style.added("+"))
+                    continue
+                }
+                out += field + style.removed(change.old.description.terminalSafe()) + " → "
+                    + style.added(change.new.description.terminalSafe()) + actor + "\n"
             }
         }
         return out
     }
 
-    /// An object's non-null members as `key value` lines.
+    static func names(_ actors: [String]) -> String { actors.map { $0.terminalSafe() }.joined(separator: ", ") }
+
+    /// Whether a value is a text to show as a block: a string with lines, or longer than `width`.
+    static func isText(_ value: ChangeValue, _ width: Int) -> Bool {
+        guard case .string(let s) = value else { return false }
+        return s.contains("\n") || s.count > width
+    }
+
+    /// A value on lines of its own, each line `lead` (spaces on all but the
+    /// first) and `marker`: a string as its text wrapped at 76 columns,
+    /// anything else as JSON.
+    static func block(_ value: ChangeValue, lead: String, marker: String) -> String {
+        guard case .string(let text) = value else { return lead + marker + " " + value.description.terminalSafe() + "\n" }
+        let margin = String(repeating: " ", count: lead.count)
+        var out = ""
+        var lines = wrap(text, width: 76)
+        if lines.count > 1, lines.last == "" { lines.removeLast() }  // the text's final newline
+        for (n, line) in lines.enumerated() {
+            out += ((n == 0 ? lead : margin) + marker + " " + line.terminalSafe()).trimmingTrailingSpaces() + "\n"
+        }
+        return out
+    }
+
+    /// `text`'s lines, each cut at spaces to at most `width` characters (a
+    /// longer word on a line of its own, cut where it must be).
+    static func wrap(_ text: String, width: Int) -> [String] {
+        var lines: [String] = []
+        for paragraph in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            var line = ""
+            for word in paragraph.split(separator: " ", omittingEmptySubsequences: false) {
+                var word = Substring(word)
+                if line.isEmpty {
+                    line = String(word)
+                } else if line.count + 1 + word.count <= width {
+                    line += " " + word
+                } else {
+                    lines.append(line)
+                    line = String(word)
+                }
+                while line.count > width {
+                    lines.append(String(line.prefix(width)))
+                    word = Substring(line.dropFirst(width))
+                    line = String(word)
+                }
+            }
+            lines.append(line)
+        }
+        return lines
+    }
+
+    /// An object's non-null members as `key value` lines; texts whole, wrapped under their key.
     static func members(_ value: ChangeValue, indent: Int, width: Int) -> String {
         guard case .object(let members) = value else {
             return String(repeating: " ", count: indent) + value.description.terminalSafe() + "\n"
@@ -79,12 +195,17 @@ public struct Plan: Sendable {
         let keyWidth = shown.map(\.0.count).max() ?? 0
         var out = ""
         for (key, value) in shown {
-            out += String(repeating: " ", count: indent) + key.terminalSafe().padded(keyWidth) + "  " + clip(value.description, width).terminalSafe() + "\n"
+            let lead = String(repeating: " ", count: indent) + key.terminalSafe().padded(keyWidth) + "  "
+            if isText(value, width) || key == "body" {
+                out += block(value, lead: lead, marker: "│")
+            } else {
+                out += lead + value.description.terminalSafe() + "\n"
+            }
         }
         return out
     }
 
-    /// The plan as JSON: `[{"kind", "object", "changes": [{"field", "old", "new", "actor"}]}]`.
+    /// The plan as JSON: `[{"kind", "object", "created", "changes": [{"field", "old", "new", "actors"}]}]`.
     public var json: ChangeValue {
         .array(
             entries.map { entry in
@@ -94,7 +215,7 @@ public struct Plan: Sendable {
                         "changes",
                         .array(
                             entry.changes.map { c in
-                                .object([("field", .string(c.field)), ("old", c.old), ("new", c.new), ("actor", .string(c.actor))])
+                                .object([("field", .string(c.field)), ("old", c.old), ("new", c.new), ("actors", .strings(c.actors))])
                             })
                     ),
                 ])
@@ -105,6 +226,14 @@ public struct Plan: Sendable {
         let width = max(width, 12)
         guard text.count > width else { return text }
         return String(text.prefix(width - 1)) + "…"
+    }
+}
+
+extension String {
+    func trimmingTrailingSpaces() -> String {
+        var s = self
+        while s.hasSuffix(" ") { s.removeLast() }
+        return s
     }
 }
 

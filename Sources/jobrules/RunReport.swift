@@ -50,7 +50,10 @@ struct BatchSummary {
     func plan(style: TextStyle) -> String {
         let plan = Plan(changes)
         let objects = plan.entries.count
-        var out = "\nplan: \(changes.count) change\(changes.count == 1 ? "" : "s") to \(objects) object\(objects == 1 ? "" : "s")\n"
+        var out = "\nplan: \(changes.count) change\(changes.count == 1 ? "" : "s") to \(objects) object\(objects == 1 ? "" : "s")"
+        // Steps that undo each other, or pass through a field twice, show as one net change.
+        if plan.netCount != changes.count { out += " (shown as \(plan.netCount) net change\(plan.netCount == 1 ? "" : "s"))" }
+        out += "\n"
         if !changes.isEmpty { out += plan.text(style: style) }
         return out
     }

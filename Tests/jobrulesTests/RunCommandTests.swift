@@ -71,7 +71,7 @@ import Testing
         let result = try run(["run", "--rules", shippedRules, "--dry-run"])
         #expect(result.status == 0)
         #expect(result.stdout.hasPrefix("store.json at 2026-11-21T09:30:00Z (dry run: nothing written)\n"))
-        #expect(result.stdout.contains("\nplan: 46 changes to 28 objects\n"))
+        #expect(result.stdout.contains("\nplan: 46 changes to 28 objects (shown as 45 net changes)\n"))
         #expect(result.stdout.contains("""
               ~ job J-1004  (rule:decline-mismatched)
                   status:   "new" → "declined"
@@ -92,6 +92,69 @@ import Testing
             """))
         #expect(try bytes() == before)
         #expect(!FileManager.default.fileExists(atPath: auditPath))
+    }
+
+    /// The plan is where a person reviews what rules will say and do: whole
+    /// texts, wrapped and indented; one net change per field, with every
+    /// rule that took part. The JSON plan has the same; the audit log keeps
+    /// every step, emails whole.
+    @Test func thePlanShowsWholeTextsAndNetChanges() throws {
+        let long = String(repeating: "We would be glad to help with your store. ", count: 4) + "\nWhich theme do you use?"
+        let rules = try writeRules([
+            "10-first.lua": """
+                rule{name = "first", on = "jobs", where = function(job) return job.id == "J-1001" end, run = function(job)
+                  job:assign("m2"); job:tag("tmp"); job:open()
+                  notify{to = "m1", subject = "Heads up", body = [[\(long)]], job = job}
+                end}
+                """,
+            "20-second.lua": """
+                rule{name = "second", on = "jobs", where = function(job) return job.id == "J-1001" end, run = function(job)
+                  job:untag("tmp"); job:assign("m1"); job:unassign("m2")
+                  job:reply([[\(long)]], "m1")
+                end}
+                """,
+        ])
+        let result = try run(["run", "--rules", rules, "--dry-run"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("(shown as "))
+        #expect(result.stdout.contains("""
+              ~ job J-1001
+                  status:            "new" → "responded"  (rule:first, rule:second)
+                  opened_at:         null → "2026-11-21T09:30:00Z"  (rule:first)
+                  assignees:         + "m1"  (rule:second)
+            """), "\(result.stdout)")
+        #expect(!result.stdout.contains("\"tmp\""), "a tag added and removed is no change")
+        #expect(!result.stdout.contains("\"m2\""), "an assignee added and removed is no change")
+        #expect(!result.stdout.contains("…"), "no text is cut")
+        #expect(result.stdout.contains("""
+                  body     │ We would be glad to help with your store. We would be glad to help with your
+                           │ store. We would be glad to help with your store. We would be glad to help
+                           │ with your store.
+                           │ Which theme do you use?
+            """), "\(result.stdout)")
+        #expect(result.stdout.contains("""
+                  body  │ We would be glad to help with your store. We would be glad to help with your
+            """))
+
+        let json = try run(["run", "--rules", rules, "--dry-run", "--json"])
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let plan = try #require(report["plan"] as? [[String: Any]])
+        let job = try #require(plan.first { $0["object"] as? String == "J-1001" }?["changes"] as? [[String: Any]])
+        let status = try #require(job.first { $0["field"] as? String == "status" })
+        #expect(status["old"] as? String == "new" && status["new"] as? String == "responded")
+        #expect(status["actors"] as? [String] == ["rule:first", "rule:second"])
+        #expect(!job.contains { $0["field"] as? String == "tags" })
+        let email = try #require(plan.first { $0["kind"] as? String == "outbox" && ($0["changes"] as? [[String: Any]])?.first.map { ($0["new"] as? [String: Any])?["subject"] as? String == "Heads up" } == true })
+        let created = try #require((email["changes"] as? [[String: Any]])?.first?["new"] as? [String: Any])
+        #expect(created["body"] as? String == long)
+
+        let saved = try run(["run", "--rules", rules])
+        #expect(saved.status == 0)
+        let audit = try String(contentsOfFile: auditPath, encoding: .utf8).split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        #expect(audit.contains { ($0["new"] as? [String: Any])?["body"] as? String == long && $0["kind"] as? String == "outbox" })
+        #expect(audit.filter { $0["object"] as? String == "J-1001" && $0["field"] as? String == "tags" }.count == 2, "the log keeps the steps")
     }
 
     @Test func jsonReportFollowsTheSchema() throws {
@@ -121,7 +184,7 @@ import Testing
         #expect(changes.first?["field"] as? String == "status")
         #expect(changes.first?["old"] as? String == "new")
         #expect(changes.first?["new"] as? String == "declined")
-        #expect(changes.first?["actor"] as? String == "rule:decline-mismatched")
+        #expect(changes.first?["actors"] as? [String] == ["rule:decline-mismatched"])
     }
 
     func writeRules(_ files: [String: String]) throws -> String {
