@@ -82,6 +82,13 @@ let package = Package(
                 "REPL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            // The shipped rules (rules/, through a link), for `jobrules init` to write out.
+            resources: [
+                .embedInCode("Shipped/rules/01-decline-mismatched.lua"),
+                .embedInCode("Shipped/rules/02-assign-by-service.lua"),
+                .embedInCode("Shipped/rules/03-escalate-near-expiry.lua"),
+                .embedInCode("Shipped/rules/04-chase-late-orders.lua"),
+            ],
             swiftSettings: strictSwift
         ),
         // Micro-benchmarks and the leak probe (not shipped).

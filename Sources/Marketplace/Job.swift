@@ -127,10 +127,12 @@ public struct JobLifecycle: Sendable, Equatable {
         if firstResponseAt == nil { firstResponseAt = now }
     }
 
-    /// A merchant's message: awaiting_response when it was responded; otherwise unchanged.
-    public mutating func receiveMerchantMessage() throws(TransitionError) {
+    /// A merchant's message: awaiting_response when it was responded; otherwise
+    /// unchanged. One older than the job's latest message (a feed that
+    /// arrives late) answers nothing that came after it: no status change.
+    public mutating func receiveMerchantMessage(isLatest: Bool = true) throws(TransitionError) {
         try check(.merchantMessage)
-        if status == .responded { status = .awaitingResponse }
+        if isLatest, status == .responded { status = .awaitingResponse }
     }
 
     public mutating func decline(by: DeclinedBy, reason: String, at now: UnixTime) throws(TransitionError) {

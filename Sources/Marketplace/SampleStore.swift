@@ -145,3 +145,56 @@ extension Store {
             orders: orders, outbox: outbox, stats: stats)
     }
 }
+
+extension Store {
+    /// A feed of marketplace events for the sample store made at `now`: one
+    /// of each type, in the hour before `now` (after every job and order they
+    /// act on was created), so that `jobrules import` takes it right after
+    /// `jobrules init` at any clock.
+    public static func sampleEvents(now: UnixTime) -> String {
+        let m: UnixTime = 60
+        func event(_ id: String, _ type: String, minutesBefore: UnixTime, _ fields: [(String, ChangeValue)]) -> String {
+            ChangeValue.object([("event", .string(id)), ("type", .string(type)), ("at", .time(now - minutesBefore * m))] + fields)
+                .description
+        }
+        let lines = [
+            event("mk-7001", "job.received", minutesBefore: 55, [
+                ("job", .object([
+                    ("id", .string("J-1031")), ("source", .string("direct")), ("service", .string("seo")),
+                    ("title", .string("Rank for handmade candles")),
+                    ("details", .string("We sell hand-poured candles and get no search traffic.")),
+                    ("budget", .object([("min", .int(400)), ("max", .int(900)), ("currency", .string("USD"))])),
+                    ("priorities", .object([("time", .string("medium")), ("cost", .string("medium")), ("quality", .string("high"))])),
+                ])),
+                ("merchant", .object([
+                    ("id", .string("mer8")), ("name", .string("Wick & Ember")), ("store", .string("wick-ember.myshopify.com")),
+                    ("email", .string("hello@wickember.example")), ("dropshipper", .bool(false)), ("industry", .string("home")),
+                    ("country", .string("US")),
+                ])),
+            ]),
+            event("mk-7002", "message.received", minutesBefore: 50, [
+                ("job", .string("J-1013")), ("body", .string("Thanks! Can we start next Monday?")),
+            ]),
+            event("mk-7003", "job.declined_by_merchant", minutesBefore: 48, [
+                ("job", .string("J-1026")), ("reason", .string("We hired someone in-house.")),
+            ]),
+            event("mk-7004", "contact.received", minutesBefore: 45, [
+                ("contact", .object([
+                    ("id", .string("c3")), ("name", .string("Noor Saleh")), ("email", .string("noor@example.com")),
+                    ("message", .string("I want to open a store for my ceramics. Where do I start?")),
+                ])),
+            ]),
+            event("mk-7005", "order.placed", minutesBefore: 40, [
+                ("order", .object([
+                    ("id", .string("O-8")), ("buyer", .string("Wick & Ember")), ("service", .string("seo")),
+                    ("due_at", .time(now + 14 * 86400 - 40 * m)),
+                ])),
+            ]),
+            event("mk-7006", "order.requirements_submitted", minutesBefore: 35, [("order", .string("O-1"))]),
+            event("mk-7007", "order.completed", minutesBefore: 30, [("order", .string("O-4"))]),
+            event("mk-7008", "order.canceled", minutesBefore: 25, [("order", .string("O-3")), ("by", .string("mutual"))]),
+            event("mk-7009", "extension.answered", minutesBefore: 20, [("order", .string("O-7")), ("accepted", .bool(true))]),
+        ]
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

@@ -528,7 +528,9 @@ public final class Store {
     /// A merchant's message arriving (from an import).
     @discardableResult
     public func receiveMerchantMessage(job i: Int, body: Text, at now: UnixTime) throws(TransitionError) -> Int {
-        try transition(i) { (l: inout JobLifecycle) throws(TransitionError) in try l.receiveMerchantMessage() }
+        // The job's state follows its messages in time, not in the order they reach the store.
+        let isLatest = lastMessage(ofJob: i).map { messages[$0].at <= now } ?? true
+        try transition(i) { (l: inout JobLifecycle) throws(TransitionError) in try l.receiveMerchantMessage(isLatest: isLatest) }
         return appendMessage(job: i, from: .merchant, body: body, at: now)
     }
 

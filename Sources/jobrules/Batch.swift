@@ -14,6 +14,8 @@ final class LockedStore {
     let dryRun: Bool
     /// Jobs expired by this batch, before anything else changed the store.
     let expired: [String]
+    /// The changes of that expiry.
+    let changesAtLoad: Int
     /// Wall seconds of each step so far: waiting for the lock, loading (with
     /// expiry), running the rules, saving.
     var seconds = StepSeconds()
@@ -46,6 +48,7 @@ final class LockedStore {
         let store = loaded.store
         store.actor = "expiry"
         expired = store.expireDueJobs(at: now).map { store.jobs[$0].id }
+        changesAtLoad = store.changes.count
         seconds.load = seconds.lap(&mark)
         do {
             try deadline.check("loading the store")
@@ -148,7 +151,8 @@ extension RuleFile {
         do {
             return try resolve(paths.isEmpty ? ["rules"] : paths)
         } catch {
-            throw UsageError(error.message)
+            let missingDefault = paths.isEmpty && !FileManager.default.fileExists(atPath: "rules")
+            throw UsageError(error.message + (missingDefault ? " (`jobrules init` writes the shipped rules there)" : ""))
         }
     }
 }

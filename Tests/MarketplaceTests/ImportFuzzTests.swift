@@ -2,18 +2,16 @@ import Foundation
 import Marketplace
 import Testing
 
-/// Random feeds made from the sample feed's lines, edited as the store's
+/// Random feeds made from the sample feed's lines (`Store.sampleEvents`), edited as the store's
 /// corpus edits the store: each line is refused with a reason or applied, the
 /// store that comes out writes itself and reads back, and nothing traps.
 /// Seeded: JOBRULES_FUZZ_SEED and JOBRULES_FUZZ_ITERATIONS repeat or extend a run.
 @Suite struct ImportFuzzTests {
     static let now: UnixTime = 1_795_253_400  // 2026-11-21T09:30:00Z
 
+    /// The sample feed `jobrules init` writes for the sample store at `now`.
     static var sampleLines: [[UInt8]] {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("docs/sample-events.jsonl")
-        let text = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
-        return text.split(separator: "\n").map { Array($0.utf8) }
+        Store.sampleEvents(now: now).split(separator: "\n").map { Array($0.utf8) }
     }
 
     /// Odd values a feed could put anywhere.

@@ -15,15 +15,17 @@ import Testing
             .map { $0.dropFirst("\"$jobrules\" ".count).split(separator: " ").map(String.init) }
         #expect(commands.count >= 4)
         try FileManager.default.createDirectory(at: scratch.url.appendingPathComponent(".demo"), withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(at: scratch.url.appendingPathComponent("docs"), withIntermediateDirectories: true)
-        try FileManager.default.copyItem(
-            at: Self.repository.appendingPathComponent("docs/sample-events.jsonl"),
-            to: scratch.url.appendingPathComponent("docs/sample-events.jsonl"))
         try FileManager.default.createSymbolicLink(
             at: scratch.url.appendingPathComponent("rules"), withDestinationURL: Self.repository.appendingPathComponent("rules"))
         for arguments in commands {
             let result = try jobrules.run(arguments, in: scratch.url, timeout: 60)
             #expect(result.status == 0, "jobrules \(arguments.joined(separator: " ")): \(result.stderr)")
         }
+        // The feed is dated for the store it feeds: the job it brings is worked on, not expired.
+        let store = try JSONSerialization.jsonObject(with: Data(contentsOf: scratch.url.appendingPathComponent(".demo/store.json")))
+        let jobs = (store as? [String: Any])?["jobs"] as? [[String: Any]] ?? []
+        let received = try #require(jobs.first { $0["id"] as? String == "J-1031" })
+        #expect(received["status"] as? String == "new")
+        #expect((received["assignees"] as? [String])?.isEmpty == false)
     }
 }

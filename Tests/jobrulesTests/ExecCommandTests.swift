@@ -59,7 +59,7 @@ import Testing
     @Test func badArgumentsAreUsageErrors() throws {
         let noScript = try jobrules.run(["exec"], in: scratch.url)
         #expect(noScript.status == 2)
-        #expect(noScript.stderr.contains("Missing expected argument '<SCRIPT.lua>'"))
+        #expect(noScript.stderr.contains("give a script (SCRIPT.lua, or - for standard input) or -e 'LUA'"))
         try scratch.write("ok.lua", "")
         let badTimeout = try jobrules.run(["exec", "ok.lua", "--timeout", "soon"], in: scratch.url)
         #expect(badTimeout.status == 2)
@@ -74,7 +74,7 @@ import Testing
     @Test func helpExitsZero() throws {
         let result = try jobrules.run(["exec", "--help"], in: scratch.url)
         #expect(result.status == 0)
-        #expect(result.stdout.contains("USAGE: jobrules exec <SCRIPT.lua>"))
+        #expect(result.stdout.contains("USAGE: jobrules exec [<SCRIPT.lua|->] [-e <LUA>]"))
         #expect(result.stdout.contains("--memory-limit <SIZE>"))
     }
 

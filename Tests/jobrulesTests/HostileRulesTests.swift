@@ -11,7 +11,7 @@ import Testing
     init() throws {
         jobrules = try Binary("jobrules")
         scratch = try Scratch()
-        let made = try jobrules.run(["init", "--now", "2026-11-21T09:00:00Z"], in: scratch.url)
+        let made = try jobrules.run(["init", "--now", "2026-11-21T09:00:00Z", "--no-rules", "--no-events"], in: scratch.url)
         try #require(made.status == 0)
     }
 

@@ -314,6 +314,31 @@ import Testing
         #expect(try storeBytes() == before)
     }
 
+    /// A feed that arrives late: a merchant's message older than the team's
+    /// latest reply answers nothing; the job follows its messages in time.
+    @Test func aLateMessageDoesNotUndoALaterReply() throws {
+        // J-1013 was created 200 hours before the store's clock (09:00): the
+        // merchant wrote 2 hours after, the team answered 4 hours after.
+        let earlier = try importing([try feed("late.jsonl", [
+            event("late1", "message.received", at: "2026-11-13T04:00:00Z", ["job": "J-1013", "body": "Any update?"]),
+        ])])
+        #expect(earlier.status == 0, "\(earlier.stderr)")
+        var store = try load()
+        var job = store.jobs[try #require(store.job("J-1013"))]
+        #expect(job.status == .responded, "the team's reply came after this message")
+        let script = "local j = jobs.get('J-1013') print(j.status, j.last_message.from, j.last_message.body)"
+        let shown = try jobrules.run(["exec", "-e", script, "--now", now, "--dry-run"], in: scratch.url)
+        #expect(shown.stdout.hasPrefix("responded\tmember:m2\t"), "\(shown.stdout)\(shown.stderr)")
+        // A message after the reply is awaited.
+        let later = try importing([try feed("later.jsonl", [
+            event("late2", "message.received", at: "2026-11-21T09:05:00Z", ["job": "J-1013", "body": "Can we start Monday?"]),
+        ])])
+        #expect(later.status == 0, "\(later.stderr)")
+        store = try load()
+        job = store.jobs[try #require(store.job("J-1013"))]
+        #expect(job.status == .awaitingResponse)
+    }
+
     @Test func replaysAndOverlappingFeedsAreSkipped() throws {
         let all = (1...8).map { event("r\($0)", "contact.received", ["contact": ["id": "cr\($0)", "email": "r\($0)@example.com"]]) }
         let first = try importing([try feed("a.jsonl", Array(all[0..<5]))])

@@ -510,9 +510,31 @@ import Testing
         #expect(result.stdout.contains("Expired in the last 7 days: 3\n"))
         #expect(result.stdout.contains("Declined in the last 7 days: 1\n  store-setup (by agency)          1\n"))
         #expect(result.stdout.contains("Late orders: 1\n  O-3 seo for Copper Kettle Coffee, due 2026-11-19T09:30:00Z (48 hours ago)\n"))
-        // Only the run's expiry was saved.
+        // A script that only reads saves nothing, not even the expiry at load.
+        #expect(result.stderr == "")
+        #expect(try store().revision == 0)
+        #expect(!FileManager.default.fileExists(atPath: auditPath))
+    }
+
+    @Test func scriptsComeFromStandardInputOrTheCommandLine() throws {
+        let one = try run(["exec", "-e", "print(jobs.count{status = 'new'})"])
+        #expect(one.status == 0, "\(one.stderr)")
+        #expect(one.stdout == "8\n")
+        let piped = try jobrules.run(
+            ["exec", "-", "--now", now], in: scratch.url, input: "jobs.get('J-1001'):tag('piped')\nprint(arg[0])\n")
+        #expect(piped.status == 0, "\(piped.stderr)")
+        #expect(piped.stdout == "-\n")
+        #expect(piped.stderr.contains("revision 0 → 1"))
+        let store = try store()
+        #expect(try job(store, "J-1001").tags == ["piped"])
         let audit = try String(contentsOfFile: auditPath, encoding: .utf8)
-        #expect(!audit.contains("exec:weekly-summary.lua"))
+        #expect(audit.contains("\"actor\":\"exec:stdin\""))
+        let failing = try run(["exec", "-e", "local x = nil; return x.y"])
+        #expect(failing.status == 1)
+        #expect(failing.stderr.hasPrefix("jobrules: (command line):1: attempt to index a nil value (local 'x')"))
+        let neither = try run(["exec"])
+        #expect(neither.status == 2)
+        #expect(neither.stderr.contains("give a script (SCRIPT.lua, or - for standard input) or -e 'LUA'"))
     }
 
     @Test func handOverMovesEveryOpenJobOfTheMember() throws {

@@ -127,6 +127,8 @@ struct BadStore: Sendable, CustomStringConvertible {
     }
 
     var storePath: String { scratch.url.appendingPathComponent("store.json").path }
+    let shippedRules = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("rules").path
 
     func entries() throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: scratch.url.path).sorted()
@@ -240,6 +242,43 @@ struct BadStore: Sendable, CustomStringConvertible {
         #expect(try Data(contentsOf: URL(fileURLWithPath: storePath)) == sample)
     }
 
+    /// A newcomer's folder: `init` at the real clock, then the commands it
+    /// suggests, each working the first time.
+    @Test func initPreparesAFolderWhereTheFirstCommandsWork() throws {
+        let made = try jobrules.run(["init"], in: scratch.url)
+        #expect(made.status == 0, "\(made.stderr)")
+        #expect(made.stdout.contains("wrote the shipped rules to rules/: 01-decline-mismatched.lua"))
+        #expect(made.stdout.contains("jobrules import sample-events.jsonl"))
+        for name in ["01-decline-mismatched.lua", "02-assign-by-service.lua", "03-escalate-near-expiry.lua", "04-chase-late-orders.lua"] {
+            let written = try Data(contentsOf: scratch.url.appendingPathComponent("rules/" + name))
+            let shipped = try Data(contentsOf: URL(fileURLWithPath: shippedRules + "/" + name))
+            #expect(written == shipped, "\(name) as built in")
+        }
+        let imported = try jobrules.run(["import", "sample-events.jsonl"], in: scratch.url)
+        #expect(imported.status == 0, "\(imported.stderr)")
+        #expect(imported.stdout.contains("9 events: 9 applied"))
+        let dry = try jobrules.run(["run", "--dry-run"], in: scratch.url)
+        #expect(dry.status == 0, "\(dry.stderr)")
+        #expect(dry.stdout.contains("expired: none"), "nothing the feed brought expires at once")
+        let ran = try jobrules.run(["run"], in: scratch.url)
+        #expect(ran.status == 0, "\(ran.stderr)")
+        let store = try JSONStoreFile(path: storePath).load().store
+        #expect(store.jobs[try #require(store.job("J-1031"))].status == .new)
+        #expect(store.jobs[try #require(store.job("J-1031"))].assignees.count == 1)
+
+        // A folder with a store and no rules: init writes the rules alone.
+        try FileManager.default.removeItem(at: scratch.url.appendingPathComponent("rules"))
+        let before = try Data(contentsOf: URL(fileURLWithPath: storePath))
+        let noRules = try jobrules.run(["run"], in: scratch.url)
+        #expect(noRules.status == 2)
+        #expect(noRules.stderr == "jobrules: no rule file or directory 'rules' (`jobrules init` writes the shipped rules there)\n")
+        let rulesOnly = try jobrules.run(["init"], in: scratch.url)
+        #expect(rulesOnly.status == 0, "\(rulesOnly.stderr)")
+        #expect(rulesOnly.stdout.hasPrefix("left store.json as it is (it exists: jobrules init never overwrites a store)\nwrote the shipped rules to rules/"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: storePath)) == before)
+        #expect(try jobrules.run(["check"], in: scratch.url).status == 0)
+    }
+
     @Test func aBadClockIsAUsageError() throws {
         let result = try jobrules.run(["run", "--rules", noRules.url.path, "--now", "tomorrow"], in: scratch.url)
         #expect(result.status == 2)
@@ -252,7 +291,7 @@ struct BadStore: Sendable, CustomStringConvertible {
     /// Random byte edits of the sample, through the binary: never a crash; a
     /// refused store is left as it was, with nothing beside it. Seeded.
     @Test func randomlyDamagedStoresNeverCrashAndAreNeverWritten() throws {
-        let made = try jobrules.run(["init", "--now", now, "--store", "sample.json"], in: scratch.url)
+        let made = try jobrules.run(["init", "--now", now, "--store", "sample.json", "--no-rules", "--no-events"], in: scratch.url)
         try #require(made.status == 0)
         let sample = try [UInt8](Data(contentsOf: scratch.url.appendingPathComponent("sample.json")))
         try FileManager.default.removeItem(at: scratch.url.appendingPathComponent("sample.json"))

@@ -20,7 +20,7 @@ import Testing
         binaries = try Scratch()
         storeDirectory = scratch.url.appendingPathComponent("data")
         try FileManager.default.createDirectory(at: storeDirectory, withIntermediateDirectories: true)
-        let made = try jobrules.run(["init", "--now", "2026-11-21T09:00:00Z", "--store", storePath])
+        let made = try jobrules.run(["init", "--now", "2026-11-21T09:00:00Z", "--store", storePath, "--no-rules", "--no-events"])
         try #require(made.status == 0, "\(made.stderr)")
         for url in [scratch.url, storeDirectory, binaries.url] {
             try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: url.path)
