@@ -65,6 +65,9 @@ public final class Store {
     private var nextOutboxNumber = 1
     /// Per job, its messages' indices in store order; built on first use.
     private var messagesByJob: [[Int32]]?
+    /// Per job, its latest message by time (the later in the store on a
+    /// tie), or -1; built and kept with `messagesByJob`.
+    private var latestMessageByJob: [Int32] = []
     /// Per member, assigned jobs that are open; kept up to date by `updateJob` and `restoreJob`.
     private var openJobCounts: [Int]
     private var undo: [Undo] = []
@@ -163,6 +166,7 @@ public final class Store {
         nextOutboxNumber = 1
         for i in outbox.indices { nextOutboxNumber = max(nextOutboxNumber, Self.number(in: outbox[i].id, after: "e") + 1) }
         messagesByJob = nil
+        latestMessageByJob = []
         messagesStampedFrom = messages.count
         outboxStampedFrom = outbox.count
         messageStamps = []
@@ -200,6 +204,23 @@ public final class Store {
     /// Assigned jobs of this member that are not declined, expired or completed.
     public func openJobs(ofMember member: Int) -> Int { openJobCounts[member] }
 
+    /// Whether `id` names a service of the store: one the agency offers, a
+    /// member offers, or some job or order has (scanned last, and only when
+    /// the others don't name it).
+    public func hasService(_ id: String) -> Bool {
+        if agency.services.contains(where: { $0.id == id }) || members.contains(where: { $0.services.contains(id) }) { return true }
+        return jobs.contains { $0.service == id } || orders.contains { $0.service == id }
+    }
+
+    /// Every service id of the store (`hasService`), sorted.
+    public var serviceIDs: [String] {
+        var ids = Set(agency.services.map(\.id))
+        for m in members { ids.formUnion(m.services) }
+        for j in jobs { ids.insert(j.service) }
+        for o in orders where !o.service.isEmpty { ids.insert(o.service) }
+        return ids.sorted()
+    }
+
     /// The messages of a job, in store order.
     public func messages(ofJob job: Int) -> [Int] {
         messageIndex()[job].map(Int.init)
@@ -207,12 +228,15 @@ public final class Store {
 
     /// The job's latest message (by time; the later in the store on a tie).
     public func lastMessage(ofJob job: Int) -> Int? {
-        var best: Int?
-        for i in messageIndex()[job] {
-            let i = Int(i)
-            if let b = best, messages[b].at > messages[i].at { continue }
-            best = i
-        }
+        _ = messageIndex()
+        let latest = latestMessageByJob[job]
+        return latest < 0 ? nil : Int(latest)
+    }
+
+    /// The latest of `indices` by time (the later in the store on a tie), or -1.
+    private func latest(among indices: [Int32]) -> Int32 {
+        var best: Int32 = -1
+        for i in indices where best < 0 || messages[Int(best)].at <= messages[Int(i)].at { best = i }
         return best
     }
 
@@ -221,6 +245,7 @@ public final class Store {
         var index = [[Int32]](repeating: [], count: jobs.count)
         for (i, m) in messages.enumerated() { index[m.job].append(Int32(i)) }
         messagesByJob = index
+        latestMessageByJob = index.map(latest(among:))
         return index
     }
 
@@ -287,7 +312,10 @@ public final class Store {
                 statsRaw = raw
             case .appendedMessage:
                 if let m = messages.popLast() {
-                    if messagesByJob != nil { messagesByJob?[m.job].removeLast() }
+                    if messagesByJob != nil {
+                        messagesByJob?[m.job].removeLast()
+                        if Int(latestMessageByJob[m.job]) == messages.count { latestMessageByJob[m.job] = latest(among: messagesByJob?[m.job] ?? []) }
+                    }
                     if messages.count >= messagesStampedFrom { messageStamps.removeLast() }
                 }
             case .appendedOutbox:
@@ -298,7 +326,10 @@ public final class Store {
             case .appendedJob:
                 if let j = jobs.popLast() {
                     jobIndex[j.id] = nil
-                    if messagesByJob != nil { messagesByJob?.removeLast() }
+                    if messagesByJob != nil {
+                        messagesByJob?.removeLast()
+                        latestMessageByJob.removeLast()
+                    }
                 }
             case .appendedMerchant:
                 if let m = merchants.popLast() { merchantIndex[m.id] = nil }
@@ -539,7 +570,11 @@ public final class Store {
         let id = "msg\(nextMessageNumber)"
         nextMessageNumber += 1
         messages.append(Message(id: id, job: i, from: author, at: now, body: body))
-        if messagesByJob != nil { messagesByJob?[i].append(Int32(messages.count - 1)) }
+        if messagesByJob != nil {
+            messagesByJob?[i].append(Int32(messages.count - 1))
+            let latest = Int(latestMessageByJob[i])
+            if latest < 0 || messages[latest].at <= now { latestMessageByJob[i] = Int32(messages.count - 1) }
+        }
         if messages.count > messagesStampedFrom { messageStamps.append(newStamp()) }
         undo.append(.appendedMessage)
         hold(MemoryLayout<Message>.stride)  // its body is counted with the change recorded below
@@ -817,7 +852,10 @@ public final class Store {
         job.detach()
         jobs.append(job)
         jobIndex[job.id] = jobs.count - 1
-        if messagesByJob != nil { messagesByJob?.append([]) }
+        if messagesByJob != nil {
+            messagesByJob?.append([])
+            latestMessageByJob.append(-1)
+        }
         if job.isOpen { for m in job.assignees { openJobCounts[m] += 1 } }
         undo.append(.appendedJob)
         record("job", job.id, "created", .null, .object([

@@ -73,13 +73,19 @@ extension Session {
             let what = "filter field '\(key)'"
             switch key {
             case "id": filter.ids = Set(try strings(call, what))
-            case "service": filter.services = Set(try strings(call, what))
+            case "service": filter.services = try services(call, what)
             case "status": filter.statuses = try values(call, what, "job status")
             case "source": filter.sources = try values(call, what, "job source")
             case "merchant":
-                filter.merchants = try references(call, what, types.merchant, noun: "merchant", resolve: merchant, lookup: store.merchant)
+                filter.merchants = try references(
+                    call, what, types.merchant, noun: "merchant", resolve: merchant, lookup: store.merchant,
+                    known: store.merchants.map { ($0.id, $0.name) },
+                    related: { (call, n) throws(LuaCallError) in try self.merchants(matching: call, n, what) })
             case "assignee":
-                filter.assignees = try references(call, what, types.member, noun: "member", resolve: member, lookup: store.member)
+                filter.assignees = try references(
+                    call, what, types.member, noun: "member", resolve: member, lookup: store.member,
+                    known: store.members.map { ($0.id, $0.name) },
+                    related: { (call, n) throws(LuaCallError) in try self.members(matching: call, n, what) })
             case "unassigned": filter.unassigned = try boolean(call, what)
             case "tag": filter.tags = Set(try strings(call, what))
             default: break
@@ -98,7 +104,7 @@ extension Session {
             let what = "filter field '\(key)'"
             switch key {
             case "id": filter.ids = Set(try strings(call, what))
-            case "service": filter.services = Set(try strings(call, what))
+            case "service": filter.services = try services(call, what)
             case "buyer": filter.buyers = Set(try strings(call, what))
             case "status": filter.statuses = try values(call, what, "order status")
             case "view":
@@ -127,14 +133,24 @@ extension Session {
         return keys.sorted()
     }
 
-    /// Calls `body` with the stack index of each value: the value on top, or each item when it is a list.
+    /// Calls `body` with the stack index of each value: the value on top, or
+    /// each item when it is a list. `object`, when given, takes a table of
+    /// named fields instead (a filter on a related object).
     private func each(_ call: LuaCall, _ what: String, _ body: (Int32) throws(LuaCallError) -> Void) throws(LuaCallError) {
+        try each(call, what, object: nil, body)
+    }
+
+    private func each(
+        _ call: LuaCall, _ what: String, object: ((Int32) throws(LuaCallError) -> Void)?,
+        _ body: (Int32) throws(LuaCallError) -> Void
+    ) throws(LuaCallError) {
         guard call.type(-1) == .table else {
             return try body(call.absolute(-1))
         }
         let list = call.absolute(-1)
         let count = call.rawLength(list)
         let (keys, others) = call.stringKeys(list)
+        if let object, !keys.isEmpty, count == 0, !others { return try object(list) }
         guard keys.isEmpty, !others else { throw .message("\(what): a list of values must be a sequence {a, b, …}") }
         for k in 0..<count {
             call.rawIndex(list, k + 1)
@@ -143,22 +159,107 @@ extension Session {
         }
     }
 
-    /// Objects or ids, as store indices; an id the store doesn't have matches nothing.
+    /// Objects or ids, as store indices. An id the store doesn't have is an
+    /// error naming the nearest (a name given for an id, a typo), unless the
+    /// session doesn't check ids (`check` against no store). A table of named
+    /// fields selects by the related object's fields (`related`).
     private func references(
         _ call: LuaCall, _ what: String, _ type: LuaObjectClass<Handle>?, noun: String,
-        resolve: (Handle) throws(LuaCallError) -> Int, lookup: (String) -> Int?
+        resolve: (Handle) throws(LuaCallError) -> Int, lookup: (String) -> Int?, known: @autoclosure () -> [(id: String, name: String)],
+        related: @escaping (LuaCall, Int32) throws(LuaCallError) -> Set<Int>
     ) throws(LuaCallError) -> Set<Int> {
         var result = Set<Int>()
-        try each(call, what) { (k) throws(LuaCallError) in
+        var byFields: Set<Int>?
+        try each(call, what, object: { (n) throws(LuaCallError) in byFields = try related(call, n) }) { (k) throws(LuaCallError) in
             if let type, let h = call.optionalObject(k, type) {
                 result.insert(try resolve(h))
             } else if let id = call.stringValue(k) {
-                if let i = lookup(id) { result.insert(i) }
+                if let i = lookup(id) {
+                    result.insert(i)
+                } else if checksFilterIDs {
+                    throw .message("\(what): no \(noun) with the id \(ChangeValue.string(id))" + NearMatches.hint(id, among: known(), noun: noun))
+                }
             } else {
-                throw .message("\(what): expected a \(noun) or a \(noun) id, got \(call.describeType(k))")
+                throw .message("\(what): expected a \(noun), a \(noun) id or a table of its fields, got \(call.describeType(k))")
             }
         }
-        return result
+        return byFields ?? result
+    }
+
+    /// Service ids: an id neither the agency offers nor any job or order has is an error naming the nearest.
+    private func services(_ call: LuaCall, _ what: String) throws(LuaCallError) -> Set<String> {
+        let given = Set(try strings(call, what))
+        guard checksFilterIDs else { return given }
+        for id in given.sorted() where !store.hasService(id) {
+            let offered = store.agency.services.map { ($0.id, $0.name) }
+            throw .message(
+                "\(what): no service with the id \(ChangeValue.string(id))"
+                    + NearMatches.hint(id, among: offered + store.serviceIDs.map { ($0, $0) }, noun: "service"))
+        }
+        return given
+    }
+
+    static let merchantFields = ["country", "dropshipper", "id", "industry", "name"]
+    static let memberFields = ["active", "id", "name", "role", "service"]
+
+    /// The merchants whose fields match the table at `n` (each field any of its values).
+    private func merchants(matching call: LuaCall, _ n: Int32, _ what: String) throws(LuaCallError) -> Set<Int> {
+        var matching = Set(store.merchants.indices)
+        let (keys, _) = call.stringKeys(n)
+        for key in keys.sorted() {
+            guard Self.merchantFields.contains(key) else {
+                throw .message("\(what): unknown merchant field '\(key)' (known: \(Self.merchantFields.joined(separator: ", ")))")
+            }
+            call.rawField(n, key)
+            defer { call.pop() }
+            let field = "\(what).\(key)"
+            if key == "dropshipper" {
+                let flag = try boolean(call, field)
+                matching = matching.filter { store.merchants[$0].dropshipper == flag }
+                continue
+            }
+            let values = Set(try strings(call, field))
+            matching = matching.filter { i in
+                let m = store.merchants[i]
+                switch key {
+                case "id": return values.contains(m.id)
+                case "name": return values.contains(m.name)
+                case "industry": return m.industry.map(values.contains) ?? false
+                default: return m.country.map(values.contains) ?? false
+                }
+            }
+        }
+        return matching
+    }
+
+    /// The members whose fields match the table at `n` (each field any of its values).
+    private func members(matching call: LuaCall, _ n: Int32, _ what: String) throws(LuaCallError) -> Set<Int> {
+        var matching = Set(store.members.indices)
+        let (keys, _) = call.stringKeys(n)
+        for key in keys.sorted() {
+            guard Self.memberFields.contains(key) else {
+                throw .message("\(what): unknown member field '\(key)' (known: \(Self.memberFields.joined(separator: ", ")))")
+            }
+            call.rawField(n, key)
+            defer { call.pop() }
+            let field = "\(what).\(key)"
+            if key == "active" {
+                let flag = try boolean(call, field)
+                matching = matching.filter { store.members[$0].active == flag }
+                continue
+            }
+            let values = key == "service" ? try services(call, field) : Set(try strings(call, field))
+            matching = matching.filter { i in
+                let m = store.members[i]
+                switch key {
+                case "id": return values.contains(m.id)
+                case "name": return values.contains(m.name)
+                case "role": return values.contains(m.role)
+                default: return m.services.contains(where: values.contains)
+                }
+            }
+        }
+        return matching
     }
 
     private func strings(_ call: LuaCall, _ what: String) throws(LuaCallError) -> [String] {

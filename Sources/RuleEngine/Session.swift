@@ -36,6 +36,9 @@ public final class Session {
     /// returns, so that every problem of a file is found (`jobrules check`);
     /// otherwise a bad declaration is an error.
     public var collectsProblems = false
+    /// Whether a filter's member, merchant and service ids must be the
+    /// store's (off for `check` without a store, whose store is empty).
+    public var checksFilterIDs = true
     public internal(set) var problems: [RuleProblem] = []
     /// When set, declaring a rule under a taken name replaces the earlier
     /// rule (at a prompt, where a rule is refined by declaring it again).

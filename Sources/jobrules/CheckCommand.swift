@@ -58,6 +58,8 @@ struct CheckCommand: ParsableCommand {
             throw UsageError(error.message)
         }
         defer { session.close() }
+        // Against the empty store, no id is known: filters' ids are checked with --store.
+        session.checksFilterIDs = store != nil
         let loaded: RuleFilesLoad
         do {
             loaded = try session.load(ruleFiles: files)

@@ -75,7 +75,7 @@ import Testing
         #expect(try lab.eval("#jobs.where{merchant = merchants.get('mer3')}") == 2)
         #expect(try lab.eval("#jobs.where{source = 'direct', tag = 'rush'}") == 1)
         #expect(try lab.eval("jobs.where{id = {'J-1005', 'J-1002'}}[1].id") == "J-1002")
-        #expect(try lab.eval("#jobs.where{merchant = 'nobody'}") == 0)
+        #expect(throws: (any Error).self) { try lab.eval("#jobs.where{merchant = 'nobody'}") }
     }
 
     @Test func badFiltersNameTheProblem() throws {

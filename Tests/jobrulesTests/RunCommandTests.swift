@@ -157,6 +157,45 @@ import Testing
         #expect(audit.filter { $0["object"] as? String == "J-1001" && $0["field"] as? String == "tags" }.count == 2, "the log keeps the steps")
     }
 
+    /// An id a filter names must be the store's: a name, a typo or a case
+    /// slip is an error naming the nearest ids, never a silent "nothing".
+    /// Related objects are reached by their fields.
+    @Test func filtersRefuseUnknownIdsAndReachRelatedFields() throws {
+        let cases: [(filter: String, expected: String)] = [
+            ("{merchant = 'Maple Goods'}", "filter field 'merchant': no merchant with the id \"Maple Goods\" (did you mean \"mer1\" (Maple Goods)?)"),
+            ("{assignee = 'm99'}", "filter field 'assignee': no member with the id \"m99\" (members are named by id: \"m1\" (Ana Ruiz), \"m2\" (Ben Okafor)"),
+            ("{service = 'SEO'}", "filter field 'service': no service with the id \"SEO\" (did you mean \"seo\" (Search engine optimization)?)"),
+            ("{merchant = {colour = 'red'}}", "filter field 'merchant': unknown merchant field 'colour' (known: country, dropshipper, id, industry, name)"),
+        ]
+        for (filter, expected) in cases {
+            let result = try run(["exec", "-e", "print(#jobs.where\(filter))"])
+            #expect(result.status == 1)
+            #expect(result.stderr.hasPrefix("jobrules: (command line):1: " + expected), "\(filter): \(result.stderr)")
+        }
+        let related = try run([
+            "exec", "-e",
+            """
+            print(#jobs.where{merchant = {industry = "home"}}, #jobs.where{merchant = {"mer1", "mer6"}},
+                  #jobs.where{assignee = {role = "lead"}}, #jobs.where{assignee = "m1"},
+                  #jobs.where{merchant = {dropshipper = true}, status = {"new", "opened"}})
+            """,
+        ])
+        #expect(related.status == 0, "\(related.stderr)")
+        let counts = related.stdout.split(separator: "\t").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        #expect(counts.count == 5)
+        #expect(counts[2] == counts[3], "the lead is m1")
+        #expect(counts[0] > 0 && counts[4] > 0)
+        // A service some job has, though the agency doesn't offer it, is known.
+        #expect(try run(["exec", "-e", "print(#jobs.where{service = 'photography'})"]).stdout == "1\n")
+
+        // check: against the empty store ids can't be known; against a store, they are checked.
+        let rules = try writeRules(["typo.lua": "rule{name = 'mine', on = 'jobs', where = {assignee = 'm99'}, run = function() end}\n"])
+        #expect(try jobrules.run(["check", "--rules", rules], in: scratch.url).status == 0)
+        let checked = try jobrules.run(["check", "--rules", rules, "--store", "store.json"], in: scratch.url)
+        #expect(checked.status == 2)
+        #expect(checked.stdout.contains("my-rules/typo.lua:1: rule 'mine': 'where': filter field 'assignee': no member with the id \"m99\""))
+    }
+
     @Test func jsonReportFollowsTheSchema() throws {
         let result = try run(["run", "--rules", shippedRules, "--dry-run", "--json"])
         #expect(result.status == 0)
