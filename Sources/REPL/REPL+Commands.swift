@@ -197,8 +197,8 @@ extension REPL {
             return warn(style.error("interrupted: the run's \(Self.count(made, "change")) rolled back"))
         }
         say(RuleStats.table(outcome.rules, style: style))
-        for failure in outcome.failures {
-            warn(style.error("rule \(failure.rule) on \(failure.kind) \(failure.object): ") + failure.error.message.terminalSafe(keepingLines: true))
+        for group in FailureGroup.group(outcome.failures) {
+            warn(style.error("rule \(group.first.rule) on \(group.items): ") + group.first.error.message.terminalSafe(keepingLines: true))
         }
         let made = store.changes.count - savepoint.changeCount
         if made > 0 {

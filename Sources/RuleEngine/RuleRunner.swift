@@ -24,6 +24,37 @@ public struct RuleFailure: Sendable {
     public let error: LuaError
 }
 
+/// Failures with the same rule, kind, message and traceback, for reports:
+/// one typo on a big store fails the same way on every item.
+public struct FailureGroup: Sendable {
+    public let first: RuleFailure
+    /// The ids of every item that failed so, in order.
+    public var objects: [String]
+
+    /// `failures` grouped, in order of each group's first.
+    public static func group(_ failures: [RuleFailure]) -> [FailureGroup] {
+        var groups: [FailureGroup] = []
+        var position: [String: Int] = [:]
+        for failure in failures {
+            let key = [failure.rule, failure.kind, failure.error.message, failure.error.traceback ?? ""].joined(separator: "\u{0}")
+            if let k = position[key] {
+                groups[k].objects.append(failure.object)
+            } else {
+                position[key] = groups.count
+                groups.append(FailureGroup(first: failure, objects: [failure.object]))
+            }
+        }
+        return groups
+    }
+
+    /// `job J-1001`, or `3 jobs (J-1001, J-1002, J-1003)`, or `291 jobs (J-1001, …, and 286 more)`.
+    public var items: String {
+        guard objects.count > 1 else { return "\(first.kind) \(objects[0])" }
+        let shown = objects.prefix(5).joined(separator: ", ")
+        return "\(objects.count) \(first.kind)s (\(shown)\(objects.count > 5 ? ", … and \(objects.count - 5) more" : ""))"
+    }
+}
+
 /// What running the rules did.
 public struct RunOutcome: Sendable {
     public var rules: [RuleStats] = []

@@ -109,8 +109,8 @@ struct ExecCommand: ParsableCommand {
         } else if revision != batch.revision {
             out += "jobrules: \(batch.file.path.terminalSafe()): revision \(batch.revision) → \(revision), \(changes.count) change\(changes.count == 1 ? "" : "s") saved\n"
         }
-        for failure in outcome.failures {
-            out += "jobrules: rule \(failure.rule) on \(failure.kind) \(failure.object): \(failure.error.report)".terminalSafe(keepingLines: true) + "\n"
+        for group in FailureGroup.group(outcome.failures) {
+            out += "jobrules: rule \(group.first.rule) on \(group.items): \(group.first.error.report)".terminalSafe(keepingLines: true) + "\n"
         }
         if !out.isEmpty { FileHandle.standardError.write(Data(out.utf8)) }
         if !outcome.failures.isEmpty { throw ExitStatus.failure }

@@ -97,19 +97,23 @@ struct RunReport {
         if s.dryRun { out += s.plan(style: style) }
         if !outcome.failures.isEmpty {
             let count = outcome.failures.count
+            let groups = FailureGroup.group(outcome.failures)
             out += "\n" + style.error("\(count) error\(count == 1 ? "" : "s")")
+            if groups.count < count { out += ", \(groups.count) distinct" }
             out += outcome.stopped ? " (stopped at the first: --fail-fast)\n" : " (those items' changes were rolled back)\n"
-            for failure in outcome.failures {
+            for group in groups {
+                let failure = group.first
                 if failure.kind == "file" {
                     out += "  the top level of \(failure.object.terminalSafe()) (none of its rules ran; its other files' did):\n"
                 } else {
-                    out += "  rule \(failure.rule.terminalSafe()) on \(failure.kind) \(failure.object.terminalSafe()):\n"
+                    out += "  rule \(failure.rule.terminalSafe()) on \(group.items.terminalSafe()):\n"
                 }
                 out += "    " + failure.error.message.terminalSafe(keepingLines: true).replacingOccurrences(of: "\n", with: "\n    ") + "\n"
                 if let traceback = failure.error.traceback, !traceback.isEmpty {
                     out += "    " + traceback.terminalSafe(keepingLines: true).replacingOccurrences(of: "\n", with: "\n    ") + "\n"
                 }
             }
+            if groups.count < count { out += "  (--json lists every item)\n" }
         }
         return out
     }

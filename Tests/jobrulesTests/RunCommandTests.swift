@@ -196,6 +196,23 @@ import Testing
         #expect(checked.stdout.contains("my-rules/typo.lua:1: rule 'mine': 'where': filter field 'assignee': no member with the id \"m99\""))
     }
 
+    /// One typo fails every item the same way: the report says it once, with
+    /// a count and the first ids; the JSON report keeps every item.
+    @Test func identicalErrorsAreGrouped() throws {
+        let rules = try writeRules(["typo.lua": "rule{name = 'typo', on = 'jobs', run = function(job) return job.budgt.max end}\n"])
+        let result = try run(["run", "--rules", rules, "--dry-run"])
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("""
+            30 errors, 1 distinct (those items' changes were rolled back)
+              rule typo on 30 jobs (J-1001, J-1002, J-1003, J-1004, J-1005, … and 25 more):
+                my-rules/typo.lua:1: Job has no field or method 'budgt'
+            """), "\(result.stdout)")
+        #expect(result.stdout.components(separatedBy: "has no field or method").count == 2)
+        let json = try run(["run", "--rules", rules, "--dry-run", "--json"])
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect((report["errors"] as? [Any])?.count == 30)
+    }
+
     @Test func jsonReportFollowsTheSchema() throws {
         let result = try run(["run", "--rules", shippedRules, "--dry-run", "--json"])
         #expect(result.status == 0)
