@@ -26,14 +26,48 @@ func printError(_ text: String) {
     FileHandle.standardError.write(Data((text.terminalSafe(keepingLines: true) + "\n").utf8))
 }
 
+/// `--json`: standard output holds one JSON document whatever happens.
+/// A command prints its report through `print(_:)`; when it can't get that
+/// far (a missing store, a bad rule file, a bad argument) the document is
+/// the error.
+enum JSONReport {
+    /// The commands that take `--json`.
+    static let commands: Set<String> = ["run", "import"]
+    nonisolated(unsafe) static var requested = false
+    nonisolated(unsafe) private static var printed = false
+
+    static func note(_ arguments: [String]) {
+        let options = arguments.prefix { $0 != "--" }
+        requested = options.first.map(commands.contains) == true && options.contains("--json")
+    }
+
+    static func print(_ report: String) {
+        printed = true
+        Swift.print(report, terminator: "")
+    }
+
+    /// The error as the document, unless a report was printed.
+    static func error(_ message: String, exit: Int32, arguments: [String]) {
+        guard requested, !printed else { return }
+        printed = true
+        let document = ChangeValue.object([
+            ("command", .string(arguments.first ?? "")), ("exit", .int(Int64(exit))), ("error", .string(message)),
+        ])
+        Swift.print(document.description)
+        fflush(nil)
+    }
+}
+
 /// Runs the root command and maps every outcome to one exit code.
 func runJobRules(_ arguments: [String]) -> Never {
+    JSONReport.note(arguments)
     do {
         var command = try JobRules.parseAsRoot(arguments)
         try command.run()
         fflush(nil)
         exit(ExitStatus.success.rawValue)
     } catch let usage as UsageError {
+        JSONReport.error(usage.description, exit: ExitStatus.invalidInput.rawValue, arguments: arguments)
         printError("jobrules: \(usage.description)")
         exit(ExitStatus.invalidInput.rawValue)
     } catch {
@@ -45,9 +79,11 @@ func runJobRules(_ arguments: [String]) -> Never {
             exit(0)
         }
         if let exitCode = error as? ExitCode {
+            JSONReport.error("exit status \(exitCode.rawValue)", exit: exitCode.rawValue, arguments: arguments)
             exit(exitCode.rawValue)
         }
         // Parsing and validation errors: ArgumentParser's text, our exit code.
+        JSONReport.error(JobRules.message(for: error), exit: ExitStatus.invalidInput.rawValue, arguments: arguments)
         printError(JobRules.fullMessage(for: error))
         exit(ExitStatus.invalidInput.rawValue)
     }

@@ -71,7 +71,7 @@ struct ImportCommand: ParsableCommand {
         if outcome.problems.isEmpty {
             report.summary.revisionAfter = try locked.save()
             report.summary.seconds = locked.seconds
-            print(json ? report.json : report.text(style: Terminal.outputStyle), terminator: "")
+            if json { JSONReport.print(report.json) } else { print(report.text(style: Terminal.outputStyle), terminator: "") }
         } else if let rejectTo {
             // The refused lines are kept (synced) before the store is saved:
             // whatever stops this command, no event is lost.
@@ -84,12 +84,12 @@ struct ImportCommand: ParsableCommand {
             }
             report.summary.revisionAfter = try locked.save()
             report.summary.seconds = locked.seconds
-            print(json ? report.json : report.text(style: Terminal.outputStyle), terminator: "")
+            if json { JSONReport.print(report.json) } else { print(report.text(style: Terminal.outputStyle), terminator: "") }
             if !json { printError("jobrules: " + report.rejection) }
             throw ExitStatus.failure
         } else {
             if json {
-                print(report.json, terminator: "")
+                JSONReport.print(report.json)
             } else {
                 print(report.text(style: Terminal.outputStyle), terminator: "")
             }
@@ -211,7 +211,9 @@ struct ImportReport {
             ])
         })
         let s = summary
+        let exit: Int64 = refused ? 2 : outcome.problems.isEmpty ? 0 : 1
         let report = ChangeValue.object(s.jsonMembers + [
+            ("exit", .int(exit)), ("error", refused ? .string(refusal) : .null),
             ("feed", .string(feed)), ("events", .int(Int64(lines))),
             ("valid", .int(Int64(outcome.applied))), ("applied", .int(written ? Int64(outcome.applied) : 0)),
             ("skipped", .int(Int64(outcome.skipped))), ("refused", .int(Int64(outcome.refused))),

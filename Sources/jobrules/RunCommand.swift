@@ -71,7 +71,8 @@ struct RunCommand: ParsableCommand {
             outcome.failures = [first]
             outcome.stopped = true
             batch.seconds.rules = batch.seconds.lap(&mark)
-            print(json ? RunReport(batch: batch, outcome: outcome).json : RunReport(batch: batch, outcome: outcome).text(style: Terminal.outputStyle), terminator: "")
+            let report = RunReport(batch: batch, outcome: outcome)
+            if json { JSONReport.print(report.json) } else { print(report.text(style: Terminal.outputStyle), terminator: "") }
             throw ExitStatus.failure
         }
         let progress = ProgressLine()
@@ -88,7 +89,7 @@ struct RunCommand: ParsableCommand {
             report.summary.revisionAfter = try batch.save()
             report.summary.seconds = batch.seconds
         }
-        print(json ? report.json : report.text(style: Terminal.outputStyle), terminator: "")
+        if json { JSONReport.print(report.json) } else { print(report.text(style: Terminal.outputStyle), terminator: "") }
         if !outcome.failures.isEmpty { throw ExitStatus.failure }
     }
 }

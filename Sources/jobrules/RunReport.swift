@@ -140,6 +140,7 @@ struct RunReport {
         })
         let s = summary
         let report = ChangeValue.object(s.jsonMembers + [
+            ("exit", .int(outcome.failures.isEmpty ? 0 : 1)), ("error", .null),
             ("stopped", .bool(outcome.stopped)), ("rules", rules), ("errors", errors),
             ("change_count", .int(Int64(s.changes.count))),
             ("seconds", .object([

@@ -213,6 +213,29 @@ import Testing
         #expect((report["errors"] as? [Any])?.count == 30)
     }
 
+    /// With --json, standard output is one JSON document on every exit.
+    @Test func jsonIsOneDocumentOnEveryExit() throws {
+        let cases: [(arguments: [String], exit: Int, error: String)] = [
+            (["run", "--json", "--store", "missing.json", "--rules", shippedRules], 2, "no store at 'missing.json'"),
+            (["run", "--json", "--rules", "nowhere"], 2, "no rule file or directory 'nowhere'"),
+            (["run", "--json", "--now", "tomorrow"], 2, "--now: not an RFC 3339 time: 'tomorrow'"),
+            (["run", "--json", "--rules", shippedRules, "--only", "nope"], 2, "no rule named 'nope'"),
+            (["import", "nothing.jsonl", "--json"], 2, "cannot read 'nothing.jsonl'"),
+        ]
+        for (arguments, exit, error) in cases {
+            let result = try jobrules.run(arguments, in: scratch.url)
+            #expect(result.status == Int32(exit))
+            let document = try #require(
+                try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(arguments): \(result.stdout)")
+            #expect(document["exit"] as? Int == exit)
+            #expect((document["error"] as? String)?.hasPrefix(error) == true, "\(arguments): \(document)")
+            #expect(document["command"] as? String == arguments[0])
+        }
+        let ran = try run(["run", "--json", "--rules", shippedRules, "--dry-run"])
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(ran.stdout.utf8)) as? [String: Any])
+        #expect(report["exit"] as? Int == 0 && report["error"] is NSNull)
+    }
+
     @Test func jsonReportFollowsTheSchema() throws {
         let result = try run(["run", "--rules", shippedRules, "--dry-run", "--json"])
         #expect(result.status == 0)
