@@ -66,7 +66,7 @@ struct BadStore: Sendable, CustomStringConvertible {
         BadStore("unknown enum", replacing: "\"status\":\"new\"", with: "\"status\":\"opne\"", expect: "jobs[0].status: unknown status \"opne\" (expected \"new\", \"opened\""),
         BadStore("bad time", replacing: "\"created_at\":\"2026-11-20T08:00:00Z\"", with: "\"created_at\":\"yesterday\"",
                  expect: "jobs[0].created_at: not an RFC 3339 time: \"yesterday\""),
-        BadStore("missing field", replacing: "\"source\":\"match\",", with: "", expect: "jobs[0]: missing \"source\""),
+        BadStore("missing field", replacing: "\"source\":\"match\",", with: "", expect: "jobs[0].source: missing"),
         BadStore("duplicate id", replacing: "\"messages\": [\n", with: "\"messages\": [\n    {\"id\":\"msg1\",\"job\":\"J-1\",\"from\":\"merchant\",\"at\":\"2026-11-20T08:30:00Z\",\"body\":\"x\"},\n",
                  expect: "messages[1].id: duplicate id \"msg1\""),
         BadStore("unknown merchant", replacing: "\"merchant\":\"mer1\"", with: "\"merchant\":\"mer9\"", expect: "jobs[0].merchant: unknown merchant \"mer9\""),
@@ -77,7 +77,14 @@ struct BadStore: Sendable, CustomStringConvertible {
                  expect: "messages[0].from: unknown author \"bot\" (expected \"merchant\" or \"member:<id>\")"),
         BadStore("declined without details", replacing: "\"status\":\"new\"", with: "\"status\":\"declined\"",
                  expect: "jobs[0].declined: a declined job needs {\"by\", \"at\", \"reason\"}"),
-        BadStore("not a store", replacing: "\"format\": \"jobrules-store\",", with: "", expect: "missing \"format\": this is not a jobrules store"),
+        BadStore("not a store", replacing: "\"format\": \"jobrules-store\",", with: "", expect: "(1 problem):\n  format: missing: this is not a jobrules store"),
+        BadStore("every missing key at once", bytes: { Array("{\"revision\": 0, \"jobs\": []}".utf8) },
+                 expect: "(3 problems):\n  format: missing: this is not a jobrules store (expected \"format\": \"jobrules-store\")\n  version: missing\n  agency: missing\n"),
+        // An absent collection reads as empty: what refers into it fails because it is absent, and says so once, first.
+        BadStore("no jobs", bytes: {
+            let jobs = validStore.range(of: "  \"jobs\": [")!.lowerBound..<validStore.range(of: "  \"messages\"")!.lowerBound
+            return Array(validStore.replacingCharacters(in: jobs, with: "").utf8)
+        }, expect: "(1 problem):\n  jobs: missing, yet messages[0].job refers to jobs (an absent collection reads as empty)\n"),
         BadStore("applied events not a list", replacing: "\"stats\": {", with: "\"applied_events\": \"ev-1\",\n      \"stats\": {",
                  expect: "applied_events: expected an array, found a string"),
         BadStore("applied event twice", replacing: "\"stats\": {", with: "\"applied_events\": [\"ev-1\", \"ev-1\"],\n      \"stats\": {",

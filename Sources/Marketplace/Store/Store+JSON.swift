@@ -14,7 +14,7 @@ extension Store {
             throw d.syntaxError(error)
         }
         guard d.problems.isEmpty, let agency = draft.agency else {
-            if draft.agency == nil, d.problems.isEmpty { d.problem("missing \"agency\"") }
+            if draft.agency == nil, d.problems.isEmpty { d.problem(StoreProblem(path: "agency", message: "missing")) }
             throw .invalid(d.problems, more: d.moreProblems)
         }
         let store = Store(revision: draft.revision, agency: agency, stats: draft.stats)
@@ -464,6 +464,18 @@ extension StoreDecoder {
             }
             return index
         }
+        // An absent collection reads as empty. References into one that is
+        // absent are not each a problem: its absence is, said first.
+        var dangling: [(collection: String, count: Int, first: String)] = []
+        func unknown(_ collection: String, _ message: String) {
+            let bit: UInt64 = collection == "members" ? 1 << 4 : collection == "merchants" ? 1 << 5 : 1 << 6
+            guard draft.topLevel & bit == 0 else { return problem(message) }
+            if let k = dangling.firstIndex(where: { $0.collection == collection }) {
+                dangling[k].count += 1
+            } else {
+                dangling.append((collection, 1, pathString))
+            }
+        }
         let members = unique("members", draft.members, \.id)
         let merchants = unique("merchants", draft.merchants, \.id)
         let jobs = unique("jobs", draft.jobs, \.id)
@@ -487,7 +499,7 @@ extension StoreDecoder {
                 draft.jobs[i].merchant = m
             } else {
                 path = [.key("jobs"), .index(i), .key("merchant")]
-                problem("unknown merchant \(ChangeValue.string(draft.jobMerchants[i]))")
+                unknown("merchants", "unknown merchant \(ChangeValue.string(draft.jobMerchants[i]))")
             }
             let refs = draft.jobAssignees[i]
             if !refs.isEmpty {
@@ -498,7 +510,7 @@ extension StoreDecoder {
                         assignees.append(m)
                     } else {
                         path = [.key("jobs"), .index(i), .key("assignees"), .index(k)]
-                        problem("unknown member \(ChangeValue.string(ref))")
+                        unknown("members", "unknown member \(ChangeValue.string(ref))")
                     }
                 }
                 draft.jobs[i].assignees = assignees
@@ -506,7 +518,7 @@ extension StoreDecoder {
             for k in draft.jobs[i].notes.indices {  // not the notes themselves: copying one retains its text
                 if let author = draft.jobs[i].notes[k].author, members[author] == nil {
                     path = [.key("jobs"), .index(i), .key("notes"), .index(k), .key("author")]
-                    problem("unknown member \(ChangeValue.string(author))")
+                    unknown("members", "unknown member \(ChangeValue.string(author))")
                 }
             }
         }
@@ -546,11 +558,11 @@ extension StoreDecoder {
                     draft.messages[i].job = j
                 } else {
                     path = [.key("messages"), .index(i), .key("job")]
-                    problem("unknown job \(ChangeValue.string(runs[r].job))")
+                    unknown("jobs", "unknown job \(ChangeValue.string(runs[r].job))")
                 }
                 if case .member(let id) = draft.messages[i].from, members[id] == nil {
                     path = [.key("messages"), .index(i), .key("from")]
-                    problem("unknown member \(ChangeValue.string(id))")
+                    unknown("members", "unknown member \(ChangeValue.string(id))")
                 }
             }
         }
@@ -560,10 +572,18 @@ extension StoreDecoder {
                 draft.outbox[i].job = j
             } else {
                 path = [.key("outbox"), .index(i), .key("job")]
-                problem("unknown job \(ChangeValue.string(ref))")
+                unknown("jobs", "unknown job \(ChangeValue.string(ref))")
             }
         }
         path = []
+        for (k, root) in dangling.enumerated() {
+            let more = root.count > 1 ? " and \(root.count - 1) more refer" : " refers"
+            problems.insert(
+                StoreProblem(
+                    path: root.collection,
+                    message: "missing, yet \(root.first)\(more) to \(root.collection) (an absent collection reads as empty)"),
+                at: k)
+        }
         guard problems.isEmpty else { return }
         store.adopt(
             members: draft.members, memberIndex: members, merchants: draft.merchants, merchantIndex: merchants,

@@ -27,6 +27,8 @@ struct StoreDraft {
     /// `applied_event_digests`: the content digest of applied events, by id.
     var digestsByEvent: [String: UInt64] = [:]
     var extras = Extras()
+    /// The top-level members present, as bits of `Keys.top`.
+    var topLevel: UInt64 = 0
 
     /// Fewer bytes than any valid job or message takes in a file, to bound how
     /// many a span of it can hold.
@@ -128,9 +130,10 @@ extension StoreDecoder {
             }
         }
         if o.seen & 1 == 0 {
-            problem("missing \"format\": this is not a jobrules store (expected \"format\": \"jobrules-store\")")
+            missingMember("format", ": this is not a jobrules store (expected \"format\": \"jobrules-store\")")
             o.seen |= 1
         }
+        draft.topLevel = o.seen
         (draft.extras, _) = endObject(.top, o)
         r.skipWhitespace()
         if !r.atEnd { throw r.fail("unexpected data after the store's closing '}'") }
@@ -186,7 +189,7 @@ extension StoreDecoder {
             default: preferences = try self.preferences()
             }
         }
-        if o.seen & 4 == 0 { problem("missing \"preferences\"") }
+        if o.seen & 4 == 0 { missingMember("preferences") }
         let (extras, raw) = endObject(.agency, o)
         guard let name, let preferences else { return nil }
         var agency = Agency(name: name, services: services, preferences: preferences)

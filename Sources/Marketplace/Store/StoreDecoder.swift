@@ -128,6 +128,13 @@ struct StoreDecoder {
         problems.append(p)
     }
 
+    /// A required member `name` of the object being read is not there: `jobs[3].status: missing`.
+    mutating func missingMember(_ name: String, _ why: String = "") {
+        if !path.isEmpty { path[path.count - 1] = .none }
+        let parent = pathString
+        problem(StoreProblem(path: parent.isEmpty ? name : parent + "." + name, message: "missing" + why))
+    }
+
     mutating func problem(_ message: String) {
         guard problems.count < Self.maxProblems else {
             moreProblems = true
@@ -251,9 +258,7 @@ struct StoreDecoder {
         path[path.count - 1] = .none
         let missing = keys.required & ~o.seen
         if missing != 0 {
-            for (i, name) in keys.names.enumerated() where missing & (1 << UInt64(i)) != 0 {
-                problem("missing \"\(name)\"")
-            }
+            for (i, name) in keys.names.enumerated() where missing & (1 << UInt64(i)) != 0 { missingMember(name.description) }
         }
         path.removeLast()
         let mine = extras
