@@ -19,6 +19,10 @@ static inline void jr_rl_configure(rl_completion_func_t *complete) {
     // Everything but identifier characters: the word is the identifier being typed.
     rl_completer_word_break_characters = (char *)" \t\n\"\\'`@$><=;|&{(,.:[])}+-*/%^~#";
     rl_completer_quote_characters = NULL;
+    // Otherwise a quote that ends the word before the one completed is
+    // appended after a single match: `"awa` would complete to `"awaiting_response"`
+    // where the user may go on typing inside the string.
+    rl_basic_quote_characters = "";
 }
 
 /// Inside the completer: no filename completion as a fallback, and what to append to a single match.

@@ -16,27 +16,97 @@ public struct Completer {
 
     let lua: LuaState
     let reference: APIReference
+    /// The store's values for a place in the code: `jobs.status` (a filter
+    /// field's values), `jobs.get` (a function's string argument), `Job:assign`.
+    let values: (String) -> [String]
 
-    public init(lua: LuaState, reference: APIReference = .shipped) {
+    public init(lua: LuaState, reference: APIReference = .shipped, values: @escaping (String) -> [String] = { _ in [] }) {
         self.lua = lua
         self.reference = reference
+        self.values = values
     }
 
-    /// Candidates for `word`, the identifier being typed after `before`.
+    /// Candidates for `word`, the identifier (or the text of a string) being typed after `before`.
     public func complete(before: String, word: String) -> [Candidate] {
-        guard let tokens = LuaTokens(before) else { return [] }  // inside a string or a comment
+        var tokens = LuaTokens(before)
+        var inString = false
+        // Inside a string being typed: what comes before it says what goes
+        // in it; its text so far (`typed`, broken into words at `-` or `.`)
+        // is part of what candidates must start with.
+        var typed = ""
+        if tokens == nil, let quote = before.lastIndex(where: { $0 == "\"" || $0 == "'" }),
+            !before[before.index(after: quote)...].contains(before[quote]), let outside = LuaTokens(String(before[..<quote]))
+        {
+            tokens = outside
+            inString = true
+            typed = String(before[before.index(after: quote)...])
+        }
+        guard let tokens else { return [] }  // inside a comment, or a string of something else
         let found: [Candidate]
-        if let last = tokens.list.last, case .symbol(let separator) = last, separator == "." || separator == ":" {
+        if !inString, let last = tokens.list.last, case .symbol(let separator) = last, separator == "." || separator == ":" {
             guard let chain = tokens.receiver(endingBefore: tokens.list.count - 1) else { return [] }
             found = (try? lua.inspect { call in members(call, chain, separator: separator) }) ?? []
+        } else if let spot = FilterSpot(tokens.list) {
+            found = filterCandidates(spot, inString: inString)
+        } else if inString {
+            found = (try? lua.inspect { call in argumentValues(call, tokens.list) }) ?? []
         } else {
             found = (try? lua.inspect { call in globals(call) }) ?? []
         }
         var seen: Set<String> = []
+        let wanted = typed + word
         return found
-            .filter { $0.name.hasPrefix(word) && (word.hasPrefix("_") || !$0.name.hasPrefix("_")) }
+            .filter { $0.name.hasPrefix(wanted) && (wanted.hasPrefix("_") || !$0.name.hasPrefix("_")) }
+            .map { typed.isEmpty ? $0 : Candidate(name: String($0.name.dropFirst(typed.count)), isFunction: $0.isFunction) }
             .sorted { Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8)) }
             .filter { seen.insert($0.name).inserted }
+    }
+
+    // MARK: Filters and arguments
+
+    /// Field names in key position; the field's values in value position
+    /// (quoted unless a string was opened; `true`/`false` for flags).
+    func filterCandidates(_ spot: FilterSpot, inString: Bool) -> [Candidate] {
+        let filterClass = spot.collection == "orders" ? "OrderFilter" : "JobFilter"
+        guard let field = spot.field else {
+            guard !inString else { return [] }
+            return (reference.objectClass(filterClass)?.fields ?? []).map { Candidate(name: $0.name, isFunction: false) }
+        }
+        // `merchant = {` and `assignee = {` also take the related object's fields.
+        if spot.nested, !inString, let related = Self.relatedFields[field] {
+            return related.map { Candidate(name: $0, isFunction: false) } + values(spot.collection + "." + field).map {
+                Candidate(name: "\"" + $0 + "\"", isFunction: false)
+            }
+        }
+        let type = reference.fieldType(filterClass, field) ?? ""
+        if type.hasPrefix("boolean") { return inString ? [] : [Candidate(name: "true", isFunction: false), Candidate(name: "false", isFunction: false)] }
+        return values(spot.collection + "." + field).map { Candidate(name: inString ? $0 : "\"" + $0 + "\"", isFunction: false) }
+    }
+
+    static let relatedFields = [
+        "merchant": ["country", "dropshipper", "id", "industry", "name"], "assignee": ["active", "id", "name", "role", "service"],
+    ]
+
+    /// Ids for a string argument: `jobs.get("`, `members.get("`, `job:assign("`.
+    func argumentValues(_ call: LuaCall, _ list: [LuaTokens.Token]) -> [Candidate] {
+        guard list.count >= 2, list[list.count - 1] == .open("(") else { return [] }
+        let tokens = LuaTokens(list: list)
+        let end = list.count - 1
+        var key: String?
+        if end >= 2, case .name(let method) = list[end - 1], list[end - 2] == .symbol(":") {
+            // A method: the type of its receiver.
+            if let chain = tokens.receiver(endingBefore: end - 2) {
+                switch evaluate(call, chain) {
+                case .object(let type): key = type + ":" + method
+                case .value(let n, _): key = call.objectInfo(n).map { $0.type + ":" + method }
+                default: break
+                }
+            }
+        } else if let chain = tokens.receiver(endingBefore: end) {
+            key = chain.map(\.text).joined()
+        }
+        guard let key else { return [] }
+        return values(key).map { Candidate(name: $0, isFunction: false) }
     }
 
     // MARK: Globals
@@ -65,6 +135,8 @@ public struct Completer {
         case object(String)
         /// An array of such objects.
         case list(String)
+        /// A string (a field documented as one, a literal).
+        case string
         case unknown
     }
 
@@ -72,14 +144,24 @@ public struct Completer {
         switch evaluate(call, chain) {
         case .value(let n, _):
             if let info = call.objectInfo(n) { return objectMembers(info, separator: separator) }
+            if call.type(n) == .string { return separator == ":" ? stringMethods(call) : [] }
             guard call.type(n) == .table else { return [] }
             return tableKeys(call, n, functionsOnly: separator == ":")
         case .object(let type):
             guard let info = lua.objectInfo(typeName: type) else { return [] }
             return objectMembers(info, separator: separator)
+        case .string:
+            return separator == ":" ? stringMethods(call) : []
         case .list, .unknown:
             return []
         }
+    }
+
+    /// The string library's functions: what `s:` calls on a string.
+    func stringMethods(_ call: LuaCall) -> [Candidate] {
+        jr_pushglobaltable(call.state)
+        guard lookup(call, call.absolute(-1), "string"), call.type(-1) == .table else { return [] }
+        return tableKeys(call, call.absolute(-1), functionsOnly: true)
     }
 
     func objectMembers(_ info: LuaObjectInfo, separator: String) -> [Candidate] {
@@ -114,6 +196,8 @@ public struct Completer {
 
     /// Follows the chain from its first name, statically.
     func evaluate(_ call: LuaCall, _ chain: [LuaTokens.Token]) -> Known {
+        // `("text")`: a string.
+        if chain.count == 3, chain[0] == .open("("), case .string = chain[1], chain[2] == .close(")") { return .string }
         guard case .name(let first) = chain.first, !Identifier.keywords.contains(first) else { return .unknown }
         jr_pushglobaltable(call.state)
         var known: Known = lookup(call, call.absolute(-1), first) ? .value(call.absolute(-1), path: first) : .unknown
@@ -159,7 +243,7 @@ public struct Completer {
             return .value(call.absolute(-1), path: path.map { $0 + "." + name })
         case .object(let type):
             return self.type(reference.fieldType(type, name))
-        case .list, .unknown:
+        case .list, .string, .unknown:
             return .unknown
         }
     }
@@ -171,7 +255,7 @@ public struct Completer {
             return type(reference.returnType(info.type + ":" + name))
         case .object(let typeName):
             return type(reference.returnType(typeName + ":" + name))
-        case .list, .unknown:
+        case .list, .string, .unknown:
             return .unknown
         }
     }
@@ -199,7 +283,7 @@ public struct Completer {
             default:
                 return .unknown
             }
-        case .object, .unknown:
+        case .object, .string, .unknown:
             return .unknown
         }
     }
@@ -208,6 +292,7 @@ public struct Completer {
     func type(_ documented: String?) -> Known {
         guard var name = documented else { return .unknown }
         if name.hasSuffix("?") { name.removeLast() }
+        if name == "string" { return .string }
         if name.hasSuffix("[]") {
             name.removeLast(2)
             return lua.objectInfo(typeName: name) != nil ? .list(name) : .unknown
@@ -246,6 +331,15 @@ struct LuaTokens {
         case close(Character)
         case symbol(String)
 
+        /// The token as written (a string without its quotes' escapes).
+        var text: String {
+            switch self {
+            case .name(let s), .number(let s), .symbol(let s): s
+            case .string(let s): "\"" + s + "\""
+            case .open(let c), .close(let c): String(c)
+            }
+        }
+
         /// Starts a call's arguments: `(`, `{`, or a string.
         var opensCall: Bool {
             switch self {
@@ -256,6 +350,8 @@ struct LuaTokens {
     }
 
     var list: [Token] = []
+
+    init(list: [Token]) { self.list = list }
 
     /// Nil when the text ends inside a string or a comment (nothing to complete there).
     init?(_ text: String) {
@@ -389,5 +485,79 @@ struct LuaTokens {
             }
         }
         return list.count - 1
+    }
+}
+
+/// Where the cursor is in a filter table: `jobs.where{st` (a key),
+/// `jobs.where{status = "` or `{status = {"new", "` (a value of `field`),
+/// `rule{on = "orders", where = {` (an order filter).
+struct FilterSpot {
+    /// `jobs` or `orders`.
+    let collection: String
+    /// The field whose value is typed; nil where a key is typed.
+    let field: String?
+    /// In a table that is the field's value (a list of values, or a related object's fields).
+    var nested = false
+
+    static let filterFunctions = [
+        "jobs.where": "jobs", "jobs.each": "jobs", "jobs.count": "jobs",
+        "orders.where": "orders", "orders.each": "orders", "orders.count": "orders",
+    ]
+
+    init?(_ list: [LuaTokens.Token]) {
+        // The brackets still open, innermost last.
+        var open: [Int] = []
+        for (i, token) in list.enumerated() {
+            if case .open = token { open.append(i) }
+            if case .close = token, !open.isEmpty { open.removeLast() }
+        }
+        guard let innermost = open.last, list[innermost] == .open("{") else { return nil }
+        let last = list[list.count - 1]
+        let atKey = last == .open("{") || last == .symbol(",")
+        let enclosing = open.count >= 2 ? open[open.count - 2] : nil
+        if let collection = Self.filterTable(list, at: innermost, enclosing: enclosing) {
+            // In the filter itself: a key, or a field's single value.
+            if atKey {
+                self.init(collection: collection, field: nil)
+                return
+            }
+            guard list.count >= 2, last == .symbol("="), case .name(let field) = list[list.count - 2] else { return nil }
+            self.init(collection: collection, field: field)
+            return
+        }
+        // In a list of values: `field = {` inside a filter.
+        guard atKey, innermost >= 2, list[innermost - 1] == .symbol("="), case .name(let field) = list[innermost - 2],
+            let enclosing, list[enclosing] == .open("{"),
+            let collection = Self.filterTable(list, at: enclosing, enclosing: open.count >= 3 ? open[open.count - 3] : nil)
+        else { return nil }
+        self.init(collection: collection, field: field)
+        nested = true
+    }
+
+    private init(collection: String, field: String?) {
+        self.collection = collection
+        self.field = field
+    }
+
+    /// The collection whose filter the table opened at `i` is, if it is one:
+    /// the argument of `jobs.where` and the like, or a rule's `where`.
+    static func filterTable(_ list: [LuaTokens.Token], at i: Int, enclosing: Int?) -> String? {
+        let tokens = LuaTokens(list: list)
+        if let chain = tokens.receiver(endingBefore: i), let collection = filterFunctions[chain.map(\.text).joined()] {
+            return collection
+        }
+        if list[max(0, i - 1)] == .open("(") && i >= 1, let chain = tokens.receiver(endingBefore: i - 1),
+            let collection = filterFunctions[chain.map(\.text).joined()]
+        {
+            return collection
+        }
+        // rule{…, where = {…}}: its `on` says which.
+        guard i >= 2, list[i - 1] == .symbol("="), list[i - 2] == .name("where"), let enclosing, enclosing >= 1,
+            list[enclosing] == .open("{"), list[enclosing - 1] == .name("rule")
+        else { return nil }
+        for k in enclosing..<i where k + 2 < list.count && list[k] == .name("on") && list[k + 1] == .symbol("=") {
+            if case .string(let on) = list[k + 2] { return on == "orders" ? "orders" : "jobs" }
+        }
+        return "jobs"
     }
 }

@@ -252,7 +252,14 @@ extension REPL {
                         var lines = [summary]
                         for (k, name) in info.fields.enumerated() {
                             c.rawIndex(values, k + 1)
-                            lines.append("  " + name.padded(width) + " = " + nested.render(c, -1))
+                            var line = "  " + name.padded(width) + " = " + nested.render(c, -1, indent: width + 5)
+                            // Times are Unix seconds in Lua: shown with their RFC 3339 form.
+                            if APIReference.plain(APIReference.shipped.fieldType(info.type, name) ?? "").hasPrefix("Time"), c.type(-1) == .number,
+                                let t = try? c.integer(-1), Self.showableTimes.contains(t)
+                            {
+                                line += "  " + self.style.dim("-- " + RFC3339.format(t))
+                            }
+                            lines.append(line)
                             c.pop()
                         }
                         if !info.methods.isEmpty { lines.append("  methods: " + info.methods.map { ":" + $0 + "()" }.joined(separator: " ")) }
@@ -263,6 +270,9 @@ extension REPL {
             }
         }
     }
+
+    /// 0001-01-01 to 9999-12-31, the times a store holds.
+    static let showableTimes: ClosedRange<Int64> = -62_135_596_800...253_402_300_799
 
     /// A Lua error's message (errors from closures arrive untyped).
     static func message(_ error: any Error) -> String {

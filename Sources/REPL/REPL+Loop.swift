@@ -13,7 +13,7 @@ extension REPL {
         } catch {
             warn("jobrules: \(error.message); Ctrl-C will end the REPL")
         }
-        let completer = Completer(lua: lua)
+        let completer = Completer(lua: lua) { [unowned self] place in self.completionValues(place) }
         let editor = LineEditor(history: options.history, historySize: options.historySize) { [unowned self] before, word in
             self.complete(before: before, word: word, completer)
         }
@@ -104,6 +104,28 @@ extension REPL {
             return false
         default:
             return false
+        }
+    }
+
+    /// The store's values where completion asks for them (`Completer.values`): ids, statuses, services, tags.
+    func completionValues(_ place: String) -> [String] {
+        let store = self.store
+        switch place {
+        case "jobs.status": return JobStatus.allCases.map(\.rawValue)
+        case "jobs.source": return JobSource.allCases.map(\.rawValue)
+        case "orders.status": return OrderStatus.allCases.map(\.rawValue)
+        case "orders.view": return RuleEngine.orderViews
+        case "jobs.service", "orders.service", "members.for_service", "agency.offers": return store.serviceIDs
+        case "jobs.assignee", "members.get", "Job:assign", "Job:unassign": return store.members.map(\.id)
+        case "jobs.merchant", "merchants.get": return store.merchants.map(\.id)
+        case "jobs.id", "jobs.get": return store.jobs.map(\.id)
+        case "orders.id", "orders.get": return store.orders.map(\.id)
+        case "orders.buyer": return Array(Set(store.orders.map(\.buyer))).sorted()
+        case "jobs.tag", "Job:tag", "Job:untag", "Job:has_tag":
+            var tags = Set<String>()
+            for job in store.jobs { tags.formUnion(job.tags) }
+            return tags.sorted()
+        default: return []
         }
     }
 

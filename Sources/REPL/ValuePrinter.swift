@@ -28,10 +28,11 @@ public struct ValuePrinter {
         return p
     }
 
-    /// The value at stack index `n`.
-    public func render(_ call: LuaCall, _ n: Int32) -> String {
+    /// The value at stack index `n`, to be printed at column `indent` (the
+    /// lines of a table that doesn't fit on one are indented from there).
+    public func render(_ call: LuaCall, _ n: Int32, indent: Int = 0) -> String {
         var visiting: Set<UnsafeRawPointer> = []
-        return layout(node(call, call.absolute(n), depth: 0, topLevel: true, visiting: &visiting), indent: 0)
+        return layout(node(call, call.absolute(n), depth: 0, topLevel: true, visiting: &visiting), indent: indent)
     }
 
     // MARK: The tree

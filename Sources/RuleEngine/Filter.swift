@@ -33,6 +33,9 @@ struct JobFilter {
     }
 }
 
+/// The views an order filter takes (`view = "active"`).
+public let orderViews = OrderFilter.views
+
 struct OrderFilter {
     static let fields = ["buyer", "id", "late", "service", "status", "view"]
     static let views = ["active", "pending", "delivered", "completed", "canceled"]

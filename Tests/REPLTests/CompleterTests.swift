@@ -17,6 +17,45 @@ import Testing
         #expect(bench.complete("print(", "my_") == ["my_counter"])
     }
 
+    @Test func filterFieldsAndTheirValues() {
+        #expect(bench.complete("jobs.where{", "st") == ["status"])
+        #expect(bench.complete("jobs.count({", "") == ["assignee", "id", "merchant", "service", "source", "status", "tag", "unassigned"])
+        #expect(bench.complete("jobs.where{status = \"", "awa") == ["awaiting_response"])
+        #expect(bench.complete("jobs.where{status = ", "") == JobStatusNames.quoted)
+        #expect(bench.complete("jobs.where{status = {\"new\", \"", "op") == ["opened"])
+        #expect(bench.complete("jobs.where{unassigned = ", "") == ["false", "true"])
+        #expect(bench.complete("jobs.where{assignee = \"", "") == ["m1", "m2", "m3", "m4", "m5", "m6"])
+        #expect(bench.complete("jobs.where{service = \"", "s") == ["seo", "store-setup"])
+        #expect(bench.complete("orders.where{", "vi") == ["view"])
+        #expect(bench.complete("jobs.where{assignee = {", "ro") == ["role"])
+        #expect(bench.complete("jobs.where{merchant = {", "in") == ["industry"])
+        #expect(bench.complete("orders.where{view = \"", "") == ["active", "canceled", "completed", "delivered", "pending"])
+        #expect(bench.complete("rule{name = \"x\", on = \"orders\", where = {", "") .contains("late"))
+        #expect(bench.complete("rule{name = \"x\", where = {", "") .contains("unassigned"))
+        #expect(!bench.complete("x = {", "st").contains("status"), "not a filter")
+    }
+
+    @Test func idsInsideAFunctionsStringArgument() {
+        #expect(bench.complete("jobs.get(\"", "J-103") == ["J-1030"])
+        // Readline breaks words at `-`: the string's text before the word counts too.
+        #expect(bench.complete("jobs.get(\"J-", "103") == ["1030"])
+        #expect(bench.complete("jobs.where{service = \"theme-", "cu") == ["customization"])
+        #expect(bench.complete("members.get(\"", "m") == ["m1", "m2", "m3", "m4", "m5", "m6"])
+        #expect(bench.complete("merchants.get('", "mer1") == ["mer1"])
+        #expect(bench.complete("orders.get(\"", "O-") .count == 7)
+        #expect(bench.complete("jobs.get(\"J-1001\"):assign(\"", "m") .count == 6)
+        #expect(bench.complete("jobs.get(\"J-1002\"):untag(\"", "") == ["rush"] || bench.complete("jobs.get(\"J-1002\"):untag(\"", "").contains("rush"))
+        #expect(bench.complete("print(\"", "J") == [], "no ids where no id goes")
+    }
+
+    @Test func stringMethodsOnStrings() {
+        #expect(bench.complete("(\"abc\"):", "up") == ["upper"])
+        #expect(bench.complete("jobs.get(\"J-1001\").title:", "low") == ["lower"])
+        _ = try? bench.lua.execute("greeting = \"hi\"", chunkName: "=stdin")
+        #expect(bench.complete("greeting:", "su") == ["sub"])
+        #expect(bench.complete("greeting.", "su") == [], "a string has no fields")
+    }
+
     @Test func tableKeysThroughReadOnlyNamespaces() {
         #expect(bench.complete("jobs.", "co") == ["count"])
         #expect(bench.complete("jobs.") == ["count", "each", "get", "search", "where"])
@@ -61,4 +100,8 @@ import Testing
         #expect(bench.complete("make().") == [])
         #expect(try bench.lua.global("calls") == .integer(0))
     }
+}
+
+enum JobStatusNames {
+    static let quoted = ["awaiting_response", "completed", "declined", "expired", "inactive", "new", "opened", "responded"].map { "\"" + $0 + "\"" }
 }

@@ -39,6 +39,6 @@ final class Bench {
 
     /// The completions of `word` after `before`.
     func complete(_ before: String, _ word: String = "") -> [String] {
-        Completer(lua: lua).complete(before: before, word: word).map(\.name)
+        Completer(lua: lua) { [repl] in repl.completionValues($0) }.complete(before: before, word: word).map(\.name)
     }
 }

@@ -91,6 +91,59 @@ import Testing
         try t.expect("~ job J-1001  (repl)")
     }
 
+    /// Inside filter tables: their fields, then each field's values from the
+    /// store; ids inside `get("…`; string methods on strings.
+    @Test func tabCompletesFilterFieldsValuesIdsAndStringMethods() throws {
+        let t = try repl()
+        t.type("jobs.count{st" + PseudoTerminal.tab)
+        try t.expect("jobs.count{status")
+        t.type(" = \"awa" + PseudoTerminal.tab)
+        try t.expect("\"awaiting_response")
+        t.enter("\"}")
+        try t.expect("4\n")
+        t.type("jobs.count{service = {\"seo\", \"mig" + PseudoTerminal.tab)
+        try t.expect("\"migration")
+        t.enter("\"}}")
+        try t.expect("jobrules> ")
+        t.type("#jobs.where{assignee = {ro" + PseudoTerminal.tab)
+        try t.expect("role")
+        t.type(PseudoTerminal.ctrlU)
+        t.type("jobs.where{merchant = \"mer" + PseudoTerminal.tab + PseudoTerminal.tab)
+        let merchants = try t.expect("mer7")
+        #expect(merchants.contains("mer1") && merchants.contains("mer3"))
+        t.type(PseudoTerminal.ctrlU)
+        t.type("jobs.get(\"J-103" + PseudoTerminal.tab)
+        try t.expect("jobs.get(\"J-1030")
+        t.enter("\").status")
+        try t.expect("\"awaiting_response\"\n")
+        t.type("jobs.get(\"J-1001\").title:upp" + PseudoTerminal.tab)
+        try t.expect("title:upper")
+        t.enter("()")
+        try t.expect("\"REFRESH PRODUCT PAGES FOR THE WINTER COLLECTION\"\n")
+        t.type("(\"abc\"):re" + PseudoTerminal.tab + PseudoTerminal.tab)
+        let methods = try t.expect("reverse")
+        #expect(methods.contains("rep"))
+        t.type(PseudoTerminal.ctrlU)
+        t.type("rule{name = \"x\", on = \"orders\", where = {vi" + PseudoTerminal.tab)
+        try t.expect("where = {view")
+        t.type(PseudoTerminal.ctrlU)
+        t.enter(":quit")
+        #expect(try t.waitForExit() == 0)
+    }
+
+    /// `:show` gives times their RFC 3339 form and indents nested tables under their field.
+    @Test func showPrintsTimesAndIndentsNestedTables() throws {
+        let t = try repl()
+        t.enter(":show jobs.get(\"J-1021\")")
+        let shown = try t.expect("methods:")
+        #expect(shown.contains("  created_at        = 1793813400  -- 2026-11-04T17:30:00Z"), "\(shown)")
+        #expect(shown.contains("""
+              notes             = {
+                                    {
+                                      at = 
+            """), "\(shown)")
+    }
+
     @Test func ctrlCStopsARunawayStatementAndRollsItBackOrClearsTheLine() throws {
         let t = try repl()
         t.enter("jobs.get(\"J-1001\"):tag(\"hot\"); print(\"running\"); while true do end")
