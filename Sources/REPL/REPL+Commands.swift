@@ -56,39 +56,51 @@ extension REPL {
     func undo() {
         guard let step = steps.popLast() else { return say("nothing to undo\n") }
         store.rollback(to: step.savepoint)
+        if let entry = step.entry { journal[entry].undone = true }
         let label = step.label.split(separator: "\n").first.map(String.init) ?? step.label
         say("undid \(Self.count(step.changes, "change")) of: \(label)\(step.label.contains("\n") ? " …" : "")\n")
     }
 
-    /// Writes the staged changes; false when nothing could be written.
+    /// Writes the staged changes; false when nothing could be written. When
+    /// another process saved the store meanwhile, offers to reload it and
+    /// replay this session's statements on top.
     @discardableResult
     func save() -> Bool {
+        switch write() {
+        case .saved: return true
+        case .failed: return false
+        case .stale:
+            offerReplay()
+            return false
+        }
+    }
+
+    enum SaveOutcome { case saved, failed, stale }
+
+    private func write() -> SaveOutcome {
         let changes = store.changes
         guard !changes.isEmpty else {
             say("nothing to save\n")
-            return true
+            return .saved
         }
         let lock: any StoreLock
         do {
             lock = try file.lock(timeout: options.lockTimeout)
         } catch {
             warn(style.error("not saved: \(error.description)"))
-            return false
+            return .failed
         }
         defer { lock.unlock() }
         // Checked before clearing a killed save's leftovers: those belong to whoever saved last.
         guard file.isCurrent(version) else {
-            warn(
-                style.error("not saved: \(file.path) changed on disk since it was loaded (another run or REPL saved it).")
-                    + "\n\(Self.count(pending, "change")) still pending: :diff shows them; "
-                    + ":reload drops them and reads the new store, where you can make them again.")
-            return false
+            warn(style.error("not saved: \(file.path) changed on disk since it was loaded (another run or REPL saved it)."))
+            return .stale
         }
         do {
             try file.recover(storeRevision: version.revision)
         } catch {
             warn(style.error("not saved: \(error.description)") + "\nYour changes are still pending.")
-            return false
+            return .failed
         }
         do {
             let before = version.revision
@@ -97,13 +109,59 @@ extension REPL {
                 store, over: version, audit: AuditBatch(runID: AuditBatch.newRunID(), at: session.now, changes: changes))
             store.commit()
             steps.removeAll()
+            journal.removeAll()
             stagedAtLoad = 0
             say("saved \(what) to \(file.path) (revision \(before) → \(version.revision))\n")
-            return true
+            return .saved
         } catch {
             warn(style.error("not saved: \(error.description)") + "\nYour changes are still pending.")
-            return false
+            return .failed
         }
+    }
+
+    /// After a refused save: reload the store as it is now and run this
+    /// session's statements again on it (those `:undo` dropped apart), then
+    /// show what is pending, for a `:save` that can land.
+    func offerReplay() {
+        let entries = journal.filter { !$0.undone }
+        let keep = "\(Self.count(pending, "change")) still pending: :diff shows them; :reload drops them and reads the new store."
+        guard editor != nil, !entries.isEmpty else { return warn(keep) }
+        let question = "Reload \(file.path) and replay this session's \(Self.count(entries.count, "statement")) on it? [y/N]: "
+        guard ask(question) == "y" else { return warn(keep) }
+        let loaded: LoadedStore
+        do {
+            loaded = try file.load()
+        } catch {
+            return warn(style.error("not reloaded: \(error.description)") + "\n" + keep)
+        }
+        let now = options.now ?? Self.clock()
+        expired = Self.expire(loaded.store, at: now)
+        do {
+            try session.replace(store: loaded.store, now: now)
+        } catch {
+            return warn(style.error("not reloaded: \(error.message)"))
+        }
+        version = loaded.version
+        steps.removeAll()
+        journal.removeAll()
+        stagedAtLoad = loaded.store.changes.count
+        say(storeLine + "\n")
+        var failed = 0
+        for entry in entries {
+            say(style.dim("replaying: " + (entry.label.split(separator: "\n").first.map(String.init) ?? "")) + "\n")
+            switch entry.kind {
+            case .statement(let source):
+                // What it printed the first time is not printed again.
+                lua.holdOutput()
+                if !run(source, label: entry.label, journaled: true, render: { _, _ in "" }) { failed += 1 }
+                lua.releaseOutput(write: false)
+            case .run(let names):
+                runRules(names)
+            }
+        }
+        if failed > 0 { warn(style.error("\(Self.count(failed, "statement")) failed on the new store (their changes are not pending)")) }
+        diff()
+        if pending > 0 { say(":save writes them\n") }
     }
 
     func reload() {
@@ -127,6 +185,7 @@ extension REPL {
         }
         version = loaded.version
         steps.removeAll()
+        journal.removeAll()
         stagedAtLoad = loaded.store.changes.count
         say(storeLine + "\n")
         if let expiredLine { say(expiredLine + "\n") }
@@ -202,7 +261,9 @@ extension REPL {
         }
         let made = store.changes.count - savepoint.changeCount
         if made > 0 {
-            steps.append(Step(savepoint: savepoint, label: ":run" + names.map { " " + $0 }.joined(), changes: made))
+            let label = ":run" + names.map { " " + $0 }.joined()
+            journal.append(JournalEntry(kind: .run(names), label: label))
+            steps.append(Step(savepoint: savepoint, label: label, changes: made, entry: journal.count - 1))
             say("\(Self.count(made, "change")) staged (:diff shows them, :undo drops them, :save writes them)\n")
         } else {
             say("no changes\n")

@@ -39,7 +39,7 @@ extension REPL {
                 }
                 guard let (typed, source) = statement(startingWith: line, editor) else { continue }
                 editor.remember(typed)
-                run(Array(source.utf8), label: typed)
+                run(Array(source.utf8), label: typed, journaled: true)
             }
         }
     }

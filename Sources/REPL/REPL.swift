@@ -47,6 +47,21 @@ public final class REPL {
         let savepoint: Store.Savepoint
         let label: String
         let changes: Int
+        /// Its entry in `journal`.
+        var entry: Int?
+    }
+
+    /// What was typed since the store was loaded or saved, in order: what a
+    /// refused `:save` replays on the store that is on disk now.
+    struct JournalEntry {
+        enum Kind {
+            case statement([UInt8])
+            case run([String])
+        }
+        let kind: Kind
+        let label: String
+        /// `:undo` dropped it.
+        var undone = false
     }
 
     let options: REPLOptions
@@ -55,6 +70,7 @@ public final class REPL {
     var version: StoreVersion
     var session: Session
     var steps: [Step] = []
+    var journal: [JournalEntry] = []
     var expired: [String]
     /// Changes staged by loading (expiry), before any statement: saved with
     /// the rest, but not counted as the user's pending changes.
@@ -142,8 +158,9 @@ public final class REPL {
 
     /// Runs one chunk as one step: interruptible with Ctrl-C, rolled back
     /// whole on an error. `render` turns its results into text (on the stack).
+    /// `journaled`: a statement typed at the prompt, kept for a replay.
     @discardableResult
-    func run(_ source: [UInt8], label: String, render: ((LuaCall, [Int32]) -> String)? = nil) -> Bool {
+    func run(_ source: [UInt8], label: String, journaled: Bool = false, render: ((LuaCall, [Int32]) -> String)? = nil) -> Bool {
         let savepoint = store.savepoint()
         store.actor = Self.actor
         let render = render ?? { [printer] call, results in
@@ -157,7 +174,8 @@ public final class REPL {
             }
             if !text.isEmpty { say(text + "\n") }
             let made = store.changes.count - savepoint.changeCount
-            if made > 0 { steps.append(Step(savepoint: savepoint, label: label, changes: made)) }
+            if journaled { journal.append(JournalEntry(kind: .statement(source), label: label)) }
+            if made > 0 { steps.append(Step(savepoint: savepoint, label: label, changes: made, entry: journaled ? journal.count - 1 : nil)) }
             return true
         } catch {
             let made = store.changes.count - savepoint.changeCount

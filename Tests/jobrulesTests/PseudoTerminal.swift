@@ -71,9 +71,17 @@ final class PseudoTerminal {
     /// Waits until `text` appears after the previous match; returns what came before it.
     @discardableResult
     func expect(_ text: String, timeout: Double = 15) throws -> String {
+        try expect(anyOf: [text], timeout: timeout)
+    }
+
+    /// Waits until one of `texts` appears after the previous match (the first to appear).
+    @discardableResult
+    func expect(anyOf texts: [String], timeout: Double = 15) throws -> String {
         let deadline = Date().addingTimeInterval(timeout)
+        let text = texts.joined(separator: "» or «")
         while true {
-            if let range = screen[mark...].range(of: text) {
+            let found = texts.compactMap { screen[mark...].range(of: $0) }.min { $0.lowerBound < $1.lowerBound }
+            if let range = found {
                 let before = String(screen[mark..<range.lowerBound])
                 mark = range.upperBound
                 return before

@@ -311,6 +311,8 @@ import Testing
         let theirs = try storeBytes()
         t.enter(":save")
         try t.expect("not saved: store.json changed on disk since it was loaded")
+        try t.expect("Reload store.json and replay this session's 1 statement on it? [y/N]: ")
+        t.enter("n")
         try t.expect("1 change still pending")
         #expect(try storeBytes() == theirs, "the other run's save is kept")
         t.enter(":reload")
@@ -319,6 +321,41 @@ import Testing
         try t.expect("store.json: revision 1")
         t.enter("jobs.get(\"J-1001\"):has_tag(\"theirs\")")
         try t.expect("true\n")
+    }
+
+    /// A refused save offers to reload the store as it is now and replay
+    /// the session's statements on it (not those `:undo` dropped): both
+    /// sides' work lands.
+    @Test func aRefusedSaveReplaysTheSessionOnTheNewStore() throws {
+        let t = try repl()
+        t.enter("j = jobs.get(\"J-1002\")")
+        t.enter("j:tag(\"mine\")")
+        try t.expect("jobrules [1 pending]> ")
+        t.enter("jobs.get(\"J-1003\"):tag(\"dropped\")")
+        try t.expect("jobrules [2 pending]> ")
+        t.enter(":undo")
+        try t.expect("jobrules [1 pending]> ")
+        t.enter("jobs.get(\"J-1001\"):note(\"checked\")")
+        try t.expect("jobrules [2 pending]> ")
+        try scratch.write("theirs.lua", "jobs.get('J-1001'):tag('theirs')")
+        #expect(try jobrules.run(["exec", "theirs.lua", "--now", now], in: scratch.url).status == 0)
+        t.enter(":save")
+        try t.expect("Reload store.json and replay this session's 3 statements on it? [y/N]: ")
+        t.enter("y")
+        let replayed = try t.expect(":save writes them")
+        #expect(replayed.contains("store.json: revision 1"))
+        #expect(replayed.contains("replaying: j:tag(\"mine\")"))
+        #expect(!replayed.contains("dropped"))
+        #expect(replayed.contains("tags: + \"mine\""))
+        t.enter(":save")
+        try t.expect("saved 2 changes to store.json (revision 1 → 2)")
+        let store = try JSONStoreFile(path: storePath).load().store
+        #expect(store.jobs[try #require(store.job("J-1001"))].tags == ["theirs"])
+        #expect(store.jobs[try #require(store.job("J-1001"))].notes.count == 1)
+        #expect(store.jobs[try #require(store.job("J-1002"))].tags == ["rush", "mine"])
+        #expect(store.jobs[try #require(store.job("J-1003"))].tags.isEmpty)
+        t.enter(":quit")
+        #expect(try t.waitForExit() == 0)
     }
 
     /// The REPL holds a copy of the store, not a mapping: another program
@@ -352,7 +389,7 @@ import Testing
             try batch.run()
             Thread.sleep(forTimeInterval: delay)
             t.enter(":save")
-            let answer = try t.expect("> ")
+            let answer = try t.expect(anyOf: ["> ", "[y/N]: "])
             batch.waitUntilExit()
             #expect(batch.terminationStatus == 0)
             let store = try JSONStoreFile(path: storePath).load().store
@@ -365,7 +402,9 @@ import Testing
             } else {
                 // The batch saved first: the REPL's save is refused and its change stays pending.
                 #expect(answer.contains("not saved: store.json changed on disk since it was loaded"), "\(answer)")
-                #expect(answer.contains("jobrules [1 pending]"))
+                #expect(answer.contains("Reload store.json and replay this session's 1 statement on it?"))
+                t.enter("n")
+                try t.expect("jobrules [1 pending]")
                 #expect(!mine && store.revision == 1)
             }
             t.enter(":quit")
