@@ -60,7 +60,7 @@ let package = Package(
             dependencies: ["CSystem"],
             swiftSettings: hotPathSwift
         ),
-        // The Lua API of the marketplace (SPEC §4), rules and their runner.
+        // The Lua API of the marketplace, rules and their runner.
         .target(
             name: "RuleEngine",
             dependencies: ["LuaHost", "Marketplace"],

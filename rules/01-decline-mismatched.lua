@@ -1,4 +1,4 @@
--- Decline jobs that don't fit the agency (SPEC §5.1).
+-- Decline jobs that don't fit the agency.
 --
 -- A new or opened job is declined when the agency does not offer its service,
 -- when its merchant is a dropshipper and the agency does not work with

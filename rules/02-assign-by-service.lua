@@ -1,4 +1,4 @@
--- Assign jobs by service type (SPEC §5.2).
+-- Assign jobs by service type.
 --
 -- Each unassigned open job goes to the active member offering its service who
 -- has the fewest open jobs; ties go to the smaller member id (ids compare as

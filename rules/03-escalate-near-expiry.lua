@@ -1,4 +1,4 @@
--- Escalate jobs about to expire (SPEC §5.3).
+-- Escalate jobs about to expire.
 --
 -- A job with no first response and fewer than 12 hours left before it expires
 -- gets one escalation: a note, the tag `escalated`, and an email to each

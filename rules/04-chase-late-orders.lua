@@ -1,4 +1,4 @@
--- Chase late orders (SPEC §5.4).
+-- Chase late orders.
 --
 -- An order due within 24 hours and not delivered yet gets one notification to
 -- the team lead (or the agency's notification address) per due date. A late

@@ -1,5 +1,5 @@
 ---@meta jobrules
--- LuaLS annotations for the jobrules API (SPEC §4; docs/lua-api.md).
+-- LuaLS annotations for the jobrules API (docs/lua-api.md).
 -- Not loaded by jobrules: editors read it through .luarc.json.
 
 ---Unix seconds (integer).
@@ -15,10 +15,26 @@
 ---@field status? jobrules.JobStatus|jobrules.JobStatus[]
 ---@field source? "match"|"direct"|("match"|"direct")[]
 ---@field service? string|string[]
----@field merchant? jobrules.Merchant|string|(jobrules.Merchant|string)[]
----@field assignee? jobrules.MemberRef|jobrules.MemberRef[] Jobs assigned to any of them.
+---@field merchant? jobrules.Merchant|string|(jobrules.Merchant|string)[]|jobrules.MerchantFields Merchant ids must be the store's.
+---@field assignee? jobrules.MemberRef|jobrules.MemberRef[]|jobrules.MemberFields Jobs assigned to any of them; ids must be the store's.
 ---@field unassigned? boolean
 ---@field tag? string|string[] Jobs with any of these tags.
+
+---The merchants a job filter selects by their fields (`merchant = {industry = "home"}`).
+---@class jobrules.MerchantFields
+---@field id? string|string[]
+---@field name? string|string[]
+---@field industry? string|string[]
+---@field country? string|string[]
+---@field dropshipper? boolean
+
+---The members a job filter selects by their fields (`assignee = {role = "lead"}`).
+---@class jobrules.MemberFields
+---@field id? string|string[]
+---@field name? string|string[]
+---@field role? string|string[]
+---@field service? string|string[] Members offering any of these services.
+---@field active? boolean
 
 ---@class jobrules.OrderFilter
 ---@field id? string|string[]

@@ -69,7 +69,7 @@ public enum MessageAuthor: Sendable, Equatable, Hashable {
     }
 }
 
-/// A job's lifecycle: the transitions of SPEC §1, enforced here and nowhere
+/// A job's lifecycle: its transitions (docs/lua-api.md), enforced here and nowhere
 /// else. Each method changes the job or throws without changing it.
 public struct JobLifecycle: Sendable, Equatable {
     /// Jobs expire this long after creation without a first agency message or a decline.

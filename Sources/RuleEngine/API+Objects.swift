@@ -1,7 +1,7 @@
 import LuaHost
 import Marketplace
 
-// The host object types of SPEC §4. Fields are read-only: every change goes
+// The host object types of the Lua API (docs/lua-api.md). Fields are read-only: every change goes
 // through a method, which goes through the Store's transitions.
 
 /// A job read where it lies in the store, one property at a time: a getter

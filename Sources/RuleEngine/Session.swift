@@ -16,7 +16,7 @@ public struct Handle: Hashable, Sendable {
     var stamp: UInt32 = 0
 }
 
-/// A Lua VM with the marketplace API (SPEC §4) bound to one store and one clock.
+/// A Lua VM with the marketplace API (docs/lua-api.md) bound to one store and one clock.
 ///
 /// Every change a script makes goes through the `Store`'s actions, so the
 /// domain's transitions hold and each change is recorded with `store.actor`.

@@ -7,10 +7,10 @@ import RuleEngine
 struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Apply a feed of marketplace events (JSON Lines) to the store, all or nothing.",
+        abstract: "Apply a feed of marketplace events (JSON Lines) to the store, all or nothing (or all it can, with --reject-to).",
         discussion: """
-            One event a line, each with a unique "event" id, a "type" and an "at" time (README: \
-            "Feeding the store"). Every line is read and checked first, then the events are \
+            One event a line, each with a unique "event" id, a "type" and an "at" time \
+            (docs/import.md). Every line is read and checked first, then the events are \
             applied in file order through the same transitions as the Lua API, after expiry at \
             the clock of --now. If any line is bad (not JSON, an unknown type, a missing field, \
             an unknown job or order, a refused transition) each bad line is listed with its \
@@ -128,7 +128,7 @@ struct ImportReport {
     /// Nothing was applied because of a bad line.
     var refused: Bool { !outcome.problems.isEmpty && rejectedTo == nil }
 
-    /// The types in the feed, in the order of SPEC §3.
+    /// The types in the feed, in the order of docs/import.md.
     var types: [ImportEventType] { ImportEventType.allCases.filter { outcome.counts[$0] != nil } }
 
     static let shownProblems = 100

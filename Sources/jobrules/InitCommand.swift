@@ -29,7 +29,7 @@ struct InitCommand: ParsableCommand {
 
     @OptionGroup var storeOptions: StoreOptions
 
-    @Option(help: ArgumentHelp("Where to write the shipped rules (default: rules).", valueName: "DIR"))
+    @Option(help: ArgumentHelp("Where to write the shipped rules.", valueName: "DIR"))
     var rules = "rules"
 
     @Flag(help: "Don't write the shipped rules.")

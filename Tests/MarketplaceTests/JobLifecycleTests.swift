@@ -1,7 +1,7 @@
 import Marketplace
 import Testing
 
-/// Every row of SPEC §1's transition table, allowed and refused.
+/// Every transition of a job's lifecycle, allowed and refused.
 @Suite struct JobLifecycleTests {
     let created: UnixTime = 1_763_539_200  // 2025-11-19T08:00:00Z
     let now: UnixTime = 1_763_550_000

@@ -3,7 +3,7 @@ import Marketplace
 import RuleEngine
 import Testing
 
-/// The job API of SPEC §4, call by call, on the sample store.
+/// The job API, call by call, on the sample store.
 @Suite struct JobAPITests {
     let lab: Lab
     init() throws { lab = try Lab.sample() }

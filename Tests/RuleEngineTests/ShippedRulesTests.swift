@@ -3,7 +3,7 @@ import Marketplace
 import RuleEngine
 import Testing
 
-/// The rules in rules/ (SPEC §5) on small fixtures, edge by edge.
+/// The rules in rules/ on small fixtures, edge by edge.
 @Suite struct ShippedRulesTests {
     static let decline = "rules/01-decline-mismatched.lua"
     static let assign = "rules/02-assign-by-service.lua"

@@ -3,7 +3,7 @@ import Marketplace
 import RuleEngine
 import Testing
 
-/// Members, merchants, contacts, the agency, orders, the outbox and the helpers (SPEC §4).
+/// Members, merchants, contacts, the agency, orders, the outbox and the helpers.
 @Suite struct StoreAPITests {
     let lab: Lab
     init() throws { lab = try Lab.sample() }

@@ -1,4 +1,4 @@
-/// The kinds of marketplace event `jobrules import` takes (SPEC §3).
+/// The kinds of marketplace event `jobrules import` takes (docs/import.md).
 public enum ImportEventType: String, Sendable, CaseIterable {
     case jobReceived = "job.received"
     case messageReceived = "message.received"
