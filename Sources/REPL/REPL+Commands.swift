@@ -146,6 +146,16 @@ extension REPL {
         journal.removeAll()
         stagedAtLoad = loaded.store.changes.count
         say(storeLine + "\n")
+        // The statements run again from the globals they first ran with
+        // (`k = (k or 0) + 1` gives what it gave).
+        if let globalsReset {
+            do {
+                try lua.call(globalsReset, arguments: { _ in 0 }, result: { _ in () })
+                try lua.setGlobal("now", .integer(now))  // the new clock, not the kept one
+            } catch {
+                warn(style.error("the globals could not be put back: \(error.message)"))
+            }
+        }
         var failed = 0
         for entry in entries {
             say(style.dim("replaying: " + (entry.label.split(separator: "\n").first.map(String.init) ?? "")) + "\n")
@@ -291,7 +301,8 @@ extension REPL {
         var nested = printer
         nested.maxDepth = 2
         let lua = self.lua
-        run(Array(("return " + expression).utf8), label: ":show " + expression) { call, results in
+        // Journaled: an expression that changes something is replayed as it ran.
+        run(Array(("return " + expression).utf8), label: ":show " + expression, journaled: true) { call, results in
             guard let value = results.first else { return "nil" }
             guard let info = call.objectInfo(value) else { return full.render(call, value) }
             let summary = call.objectDescription(value) ?? info.type
@@ -341,6 +352,26 @@ extension REPL {
     }
 
     /// Reads the named fields of an object, in order (runs protected: a field may refuse).
+    /// Takes a shallow copy of the globals; returns the function that puts
+    /// them back (the ones added since removed).
+    static let globalsKeeperSource = """
+        local next, rawset, G = next, rawset, _G
+        local kept = {}
+        for k, v in next, G do kept[k] = v end
+        return function()
+          for k in next, G do
+            if kept[k] == nil then rawset(G, k, nil) end
+          end
+          for k, v in next, kept do rawset(G, k, v) end
+        end
+        """
+
+    /// Keeps the globals as they are now, for a replay (`globalsReset`).
+    func keepGlobals() {
+        guard globalsReset == nil else { return }
+        globalsReset = try? lua.function(Self.globalsKeeperSource, chunkName: "=replay")
+    }
+
     static let fieldReaderSource = """
         return function(object, names)
           local values = {}

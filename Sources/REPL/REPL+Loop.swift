@@ -22,6 +22,7 @@ extension REPL {
         say(style.bold(storeLine) + "\n")
         if let expiredLine { say(expiredLine + "\n") }
         say(style.dim(":help lists the commands and the API · Tab completes · Ctrl-C stops · Ctrl-D leaves") + "\n")
+        keepGlobals()
         while true {
             fflush(nil)
             switch input(editor, prompt: prompt) {

@@ -80,6 +80,9 @@ public final class REPL {
     var editor: LineEditor?
     /// The function `:show` reads an object's fields with.
     var fieldReader: LuaReference?
+    /// Puts the globals back as they were when the prompt first showed
+    /// (`keepGlobals`): a replay runs the statements on the state they first ran on.
+    var globalsReset: LuaReference?
 
     public init(options: REPLOptions) throws(REPLError) {
         self.options = options
@@ -124,6 +127,7 @@ public final class REPL {
     /// Closes the VM.
     public func close() {
         if let fieldReader { lua.release(fieldReader) }
+        if let globalsReset { lua.release(globalsReset) }
         session.close()
     }
 

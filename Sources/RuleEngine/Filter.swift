@@ -180,7 +180,8 @@ extension Session {
                 if let i = lookup(id) {
                     result.insert(i)
                 } else if checksFilterIDs {
-                    throw .message("\(what): no \(noun) with the id \(ChangeValue.string(id))" + NearMatches.hint(id, among: known(), noun: noun))
+                    refusedUnknownID = true
+                    throw .message("\(what): no \(noun) with the id \(NearMatches.quoted(id))" + NearMatches.hint(id, among: known(), noun: noun))
                 }
             } else {
                 throw .message("\(what): expected a \(noun), a \(noun) id or a table of its fields, got \(call.describeType(k))")
@@ -194,9 +195,10 @@ extension Session {
         let given = Set(try strings(call, what))
         guard checksFilterIDs else { return given }
         for id in given.sorted() where !store.hasService(id) {
+            refusedUnknownID = true
             let offered = store.agency.services.map { ($0.id, $0.name) }
             throw .message(
-                "\(what): no service with the id \(ChangeValue.string(id))"
+                "\(what): no service with the id \(NearMatches.quoted(id))"
                     + NearMatches.hint(id, among: offered + store.serviceIDs.map { ($0, $0) }, noun: "service"))
         }
         return given

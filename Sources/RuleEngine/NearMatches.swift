@@ -7,10 +7,12 @@ enum NearMatches {
     /// ` (did you mean "mer1" (Maple Goods)?)`, or the known ids when none is near; "" when there are none.
     static func hint(_ given: String, among known: [(id: String, name: String)], noun: String) -> String {
         guard !known.isEmpty else { return " (the store has no \(noun)s)" }
-        let wanted = given.lowercased()
+        // A string past `longest` is near nothing: its length alone says so (a byte count is free).
+        let comparable = given.utf8.count <= longest * 4 && given.count <= longest
+        let wanted = comparable ? given.lowercased() : ""
         var scored: [(score: Int, id: String, name: String)] = []
         var seen = Set<String>()
-        for (id, name) in known where seen.insert(id).inserted {
+        for (id, name) in known where comparable && seen.insert(id).inserted {
             let byID = distance(wanted, id.lowercased())
             let byName = name == id ? byID : distance(wanted, name.lowercased())
             var score = min(byID, byName)
@@ -29,9 +31,21 @@ enum NearMatches {
         return " (did you mean \(scored.prefix(3).map { describe($0.id, $0.name) }.joined(separator: " or "))?)"
     }
 
-    /// Levenshtein distance, on characters.
+    /// An id as a message shows it: quoted, and cut when it is long.
+    static func quoted(_ id: String) -> String {
+        guard id.utf8.count > longest * 4 else { return ChangeValue.string(id).description }
+        return ChangeValue.string(String(id.prefix(longest))).description.dropLast() + "…\" (\(id.utf8.count) bytes)"
+    }
+
+    /// Past this many characters, a string is near nothing: the distance
+    /// takes the product of the lengths, and runs in the host, past the
+    /// reach of the script's time limit.
+    static let longest = 64
+
+    /// Levenshtein distance, on characters (`Int.max` for a string longer than `longest`).
     static func distance(_ a: String, _ b: String) -> Int {
         let a = Array(a), b = Array(b)
+        guard a.count <= longest, b.count <= longest else { return a == b ? 0 : Int.max }
         if a.isEmpty { return b.count }
         if b.isEmpty { return a.count }
         var previous = Array(0...b.count)

@@ -74,10 +74,12 @@ public struct Plan: Sendable {
             for key in object.keys {
                 guard let net = object.fields[key] else { continue }
                 if Change.listFields.contains(net.field), key.contains("\u{0}") {
-                    guard net.balance != 0 else { continue }
+                    // Equal elements count: a note added twice is two notes.
                     let added = net.balance > 0
-                    entry.changes.append(NetChange(
-                        field: net.field, old: added ? .null : net.old, new: added ? net.old : .null, actors: net.actors))
+                    for _ in 0..<net.balance.magnitude {
+                        entry.changes.append(NetChange(
+                            field: net.field, old: added ? .null : net.old, new: added ? net.old : .null, actors: net.actors))
+                    }
                 } else {
                     guard net.old != net.new else { continue }
                     entry.changes.append(NetChange(field: net.field, old: net.old, new: net.new, actors: net.actors))
@@ -162,23 +164,34 @@ public struct Plan: Sendable {
     /// `text`'s lines, each cut at spaces to at most `width` characters (a
     /// longer word on a line of its own, cut where it must be).
     static func wrap(_ text: String, width: Int) -> [String] {
+        // Lengths are counted as the text goes: a long text costs in proportion to its length.
         var lines: [String] = []
         for paragraph in text.split(separator: "\n", omittingEmptySubsequences: false) {
             var line = ""
+            var length = 0
             for word in paragraph.split(separator: " ", omittingEmptySubsequences: false) {
-                var word = Substring(word)
+                let wordLength = word.count
                 if line.isEmpty {
                     line = String(word)
-                } else if line.count + 1 + word.count <= width {
-                    line += " " + word
+                    length = wordLength
+                } else if length + 1 + wordLength <= width {
+                    line += " "
+                    line += word
+                    length += 1 + wordLength
                 } else {
                     lines.append(line)
                     line = String(word)
+                    length = wordLength
                 }
-                while line.count > width {
-                    lines.append(String(line.prefix(width)))
-                    word = Substring(line.dropFirst(width))
-                    line = String(word)
+                if length > width {
+                    var rest = Substring(line)
+                    while length > width {
+                        let cut = rest.index(rest.startIndex, offsetBy: width)
+                        lines.append(String(rest[..<cut]))
+                        rest = rest[cut...]
+                        length -= width
+                    }
+                    line = String(rest)
                 }
             }
             lines.append(line)

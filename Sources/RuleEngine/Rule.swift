@@ -93,10 +93,13 @@ extension Session {
         call.rawField(1, "where")
         let whereIndex = call.absolute(-1)
         var selector = Rule.Selector.all
+        /// A `where` table naming an id the store lacks, while loading rule files.
+        var unknownID: String?
         switch call.type(whereIndex) {
         case .nil: break
         case .function: selector = .function(call.reference(whereIndex))
         case .table:
+            refusedUnknownID = false
             do {
                 switch collection {
                 case .jobs: selector = .filter(.jobs(try jobFilter(call, whereIndex)))
@@ -104,8 +107,11 @@ extension Session {
                 case nil: break
                 }
             } catch {
-                if case .message(let text) = error { problems.append("'where': \(text)") } else { problems.append("'where': \(error)") }
+                let text: String
+                if case .message(let message) = error { text = "'where': \(message)" } else { text = "'where': \(error)" }
+                if refusedUnknownID, collectsProblems { unknownID = text } else { problems.append(text) }
             }
+            refusedUnknownID = false
         default:
             problems.append("'where' must be a filter table or a function, not \(call.describeType(whereIndex))")
         }
@@ -116,6 +122,7 @@ extension Session {
         if run == nil { problems.append("'run' must be a function, not \(call.describeType(-1))") }
         call.pop()
 
+        if let unknownID, !problems.isEmpty || name == nil || collection == nil || run == nil { problems.append(unknownID) }
         guard problems.isEmpty, let name, let collection, let run else {
             if let run { lua.release(run) }
             if case .function(let reference) = selector { lua.release(reference) }
@@ -124,6 +131,15 @@ extension Session {
                 return 0
             }
             throw .message("\(label): " + problems.joined(separator: "; "))
+        }
+        if let unknownID {
+            // The rule fails alone, as one whose every item failed would: the run goes on without it.
+            lua.release(run)
+            let message = (position.map { "\($0): " } ?? "") + "\(label): \(unknownID)"
+            dataFailures.append(RuleFailure(
+                rule: name, kind: "rule", object: name,
+                error: LuaError(kind: .runtime, message: message, chunk: position?.chunk, line: position?.line)))
+            return 0
         }
         let declared = Rule(
             name: name, description: description, collection: collection, selector: selector, run: run, position: position)

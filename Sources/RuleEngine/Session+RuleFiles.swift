@@ -8,7 +8,9 @@ public struct RuleFilesLoad: Sendable {
     public var problems: [String] = []
     /// Files whose top level raised an error (kind `file`, object the path):
     /// their rules are not declared and their top level's changes were
-    /// rolled back; the other files are not affected.
+    /// rolled back; the other files are not affected. And rules whose
+    /// `where` table names an id the store doesn't have (kind `rule`): they
+    /// are not declared; the others are.
     public var failures: [RuleFailure] = []
 
     public init() {}
@@ -40,6 +42,12 @@ extension Session {
         let collected = collectsProblems
         collectsProblems = true
         defer { collectsProblems = collected }
+        // Rule files follow the batch's rule, also at a prompt: a name is
+        // declared once (a second file can't replace a first file's rule,
+        // and a file that fails takes every rule it declared with it).
+        let redeclares = redeclaresRules
+        redeclaresRules = false
+        defer { redeclaresRules = redeclares }
         let actor = store.actor
         defer { store.actor = actor }
         for (n, file) in files.enumerated() {
@@ -58,12 +66,15 @@ extension Session {
                 lua.releaseOutput(write: false)
                 store.rollback(to: savepoint)
                 dropRules(from: declaredBefore)
+                dataFailures = []  // the file fails as a whole
                 load.problems += problems[problemsBefore...].map(\.description)
                 if error.kind == .deadline || error.kind == .interrupted { throw error }
                 load.failures.append(RuleFailure(rule: "", kind: "file", object: file.path, error: error))
                 continue
             }
             load.problems += problems[problemsBefore...].map(\.description)
+            load.failures += dataFailures
+            dataFailures = []
             let mine = rules[declaredBefore...]
             if let only, !mine.contains(where: { only.contains($0.name) }) {
                 lua.releaseOutput(write: false)

@@ -40,6 +40,12 @@ public final class Session {
     /// store's (off for `check` without a store, whose store is empty).
     public var checksFilterIDs = true
     public internal(set) var problems: [RuleProblem] = []
+    /// Rules (kind `rule`) whose `where` table names an id the store doesn't
+    /// have, found while loading rule files: the store's data, not the file,
+    /// is at odds with them, so they fail alone and the others run.
+    var dataFailures: [RuleFailure] = []
+    /// Set by a filter that refuses an id the store doesn't have.
+    var refusedUnknownID = false
     /// When set, declaring a rule under a taken name replaces the earlier
     /// rule (at a prompt, where a rule is refined by declaring it again).
     public var redeclaresRules = false

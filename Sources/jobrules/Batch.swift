@@ -140,6 +140,8 @@ final class Batch {
         do {
             return try session.load(ruleFiles: ruleFiles, only: only)
         } catch {
+            // `load` throws only what stops everything: the deadline, or an interrupt.
+            guard error.kind == .deadline else { throw UsageError("\(error.message): nothing was run or written") }
             throw locked.deadline.error("running the top level of the rule files")
         }
     }

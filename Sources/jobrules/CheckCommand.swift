@@ -77,14 +77,19 @@ struct CheckCommand: ParsableCommand {
                     "warning: \(message)\n  (the top level of \(failure.object) raised against an empty store; "
                         + "declarations after that line were not checked: `check --store STORE` runs it against real data)")
             } else {
-                printError("\(message)\n  (a run on this store fails the rules of \(failure.object); the other files run)")
+                let fails = failure.kind == "rule" ? "rule \(failure.rule); the other rules run" : "the rules of \(failure.object); the other files run"
+                printError("\(message)\n  (a run on this store fails \(fails))")
             }
         }
         if problems.isEmpty {
             let count = session.rules.count
             let failing = store != nil && !loaded.failures.isEmpty
             let summary = "\(count) rule\(count == 1 ? "" : "s") in \(files.count) file\(files.count == 1 ? "" : "s")"
-            print(failing ? "\(summary); the top level of \(loaded.failures.count) fails on this store" : "ok: \(summary)")
+            let files = loaded.failures.filter { $0.kind == "file" }.count
+            let rules = loaded.failures.count - files
+            let fails = [files > 0 ? "the top level of \(files) file\(files == 1 ? "" : "s")" : nil, rules > 0 ? "\(rules) rule\(rules == 1 ? "" : "s")" : nil]
+                .compactMap { $0 }.joined(separator: " and ")
+            print(failing ? "\(summary); \(fails) fail\(files + rules == 1 ? "s" : "") on this store" : "ok: \(summary)")
             for rule in session.rules {
                 print("  \(rule.name.terminalSafe().padded(28)) on \(rule.collection.rawValue.padded(6))  \(rule.position.map(\.description) ?? "")")
             }

@@ -102,7 +102,12 @@ struct ExecCommand: ParsableCommand {
         var out = ""
         if !outcome.rules.isEmpty { out += RuleStats.table(outcome.rules, style: style) }
         if dryRun {
-            if !changes.isEmpty {
+            if changes.count == batch.locked.changesAtLoad {
+                if !changes.isEmpty {
+                    out += "jobrules: dry run: the script changed nothing, so nothing would be saved (the expiry at load "
+                        + "is saved by run and import)\n"
+                }
+            } else if !changes.isEmpty {
                 out += "jobrules: dry run, nothing written; the plan (\(changes.count) change\(changes.count == 1 ? "" : "s")):\n"
                 out += Plan(changes).text(style: style)
             }

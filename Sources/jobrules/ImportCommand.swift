@@ -50,7 +50,7 @@ struct ImportCommand: ParsableCommand {
     @OptionGroup var runTime: RunTimeOptions
 
     func run() throws {
-        if let rejectTo { try RejectFile.check(rejectTo, feed: events) }
+        if let rejectTo { try RejectFile.check(rejectTo, feed: events, store: storeOptions.store) }
         let deadline = RunDeadline(try runTime.limit(), given: runTime.maxRunTime)
         // Read before taking the lock: a slow pipe must not hold other runs up.
         let readStart = monotonicSeconds()
@@ -73,16 +73,26 @@ struct ImportCommand: ParsableCommand {
             report.summary.seconds = locked.seconds
             if json { JSONReport.print(report.json) } else { print(report.text(style: Terminal.outputStyle), terminator: "") }
         } else if let rejectTo {
-            // The refused lines are kept (synced) before the store is saved:
-            // whatever stops this command, no event is lost.
+            // The refused lines are kept (synced) before the store is saved,
+            // so that a crash loses no event; a save that fails takes them out
+            // again, so that the feed can simply be imported again.
             report.rejectedTo = rejectTo
+            var appended: RejectFile.Appended?
             if !dryRun {
+                // What the reject file already keeps is not added again (a feed imported twice).
+                let kept = (try? InputFile.read(rejectTo, limit: Limits.feedBytes)) ?? []
+                let known = kept.withUnsafeBytes { RejectedLines.texts(ofRecords: $0) }
                 let records = bytes.withUnsafeBytes { raw in
-                    RejectedLines.records(of: raw, problems: outcome.problems, feed: report.feed, at: locked.now)
+                    RejectedLines.records(of: raw, problems: outcome.problems, feed: report.feed, at: locked.now, known: known)
                 }
-                try RejectFile.append(records, to: rejectTo)
+                appended = try RejectFile.append(records, to: rejectTo)
             }
-            report.summary.revisionAfter = try locked.save()
+            do {
+                report.summary.revisionAfter = try locked.save()
+            } catch {
+                appended?.undo()
+                throw error
+            }
             report.summary.seconds = locked.seconds
             if json { JSONReport.print(report.json) } else { print(report.text(style: Terminal.outputStyle), terminator: "") }
             if !json { printError("jobrules: " + report.rejection) }
@@ -238,13 +248,29 @@ extension String {
 
 /// The file `import --reject-to` appends refused lines to.
 enum RejectFile {
-    /// Refuses, before anything is read, a reject file that is the feed itself
-    /// or that isn't a regular file (a FIFO would block, a directory can't be written).
-    static func check(_ path: String, feed: String) throws {
+    /// Refuses, before anything is read, a reject file that is the feed
+    /// itself, one of the store's own files (the store, its audit log, its
+    /// lock, its temporary files: appending to them would break the store),
+    /// or not a regular file (a FIFO would block, a directory can't be written).
+    static func check(_ path: String, feed: String, store: String) throws {
+        let storeFile = JSONStoreFile(path: store)
+        let own = [store, storeFile.auditPath, storeFile.lockPath]
+        if let name = Self.place(of: path), let storePlace = Self.place(of: store), name.directory == storePlace.directory,
+            own.compactMap(Self.place).contains(where: { $0.name == name.name })
+                || name.name.hasPrefix(storeFile.temporaryPrefix)
+        {
+            throw UsageError("--reject-to \(path) is one of the store's own files: name another file")
+        }
         var target = stat()
         guard stat(path, &target) == 0 else { return }  // made when first needed
         guard target.st_mode & S_IFMT == S_IFREG else {
             throw UsageError("--reject-to \(path): \(FileKind(target.st_mode)), not a file lines can be added to")
+        }
+        for file in own {  // another name of the same file (a hard link)
+            var other = stat()
+            if stat(file, &other) == 0, other.st_dev == target.st_dev, other.st_ino == target.st_ino {
+                throw UsageError("--reject-to \(path) is one of the store's own files (\(file)): name another file")
+            }
         }
         var source = stat()
         if feed != "-", stat(feed, &source) == 0, source.st_dev == target.st_dev, source.st_ino == target.st_ino {
@@ -254,27 +280,72 @@ enum RejectFile {
         }
     }
 
-    /// Appends `records` to `path` (made if missing) and syncs it.
-    static func append(_ records: [UInt8], to path: String) throws {
-        guard !records.isEmpty else { return }
+    /// A file's directory (as device and inode, so that two spellings of one
+    /// directory match) and its name in it.
+    private static func place(of path: String) -> (directory: [UInt64], name: String)? {
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        var info = stat()
+        guard stat(directory, &info) == 0 else { return nil }
+        return ([UInt64(info.st_dev), UInt64(info.st_ino)], name)
+    }
+
+    /// Records appended by `append`, until the store is saved.
+    struct Appended {
+        let path: String
+        /// The file's size before, or nil if `append` made it.
+        let sizeBefore: off_t?
+
+        /// Takes the records out again: the file as it was (removed if it was made).
+        func undo() {
+            guard let sizeBefore else {
+                unlink(path)
+                return
+            }
+            let fd = open(path, O_WRONLY | O_CLOEXEC)
+            guard fd >= 0 else { return }
+            defer { close(fd) }
+            if ftruncate(fd, sizeBefore) == 0 { _ = fsync(fd) }
+        }
+    }
+
+    /// Appends `records` to `path` (made if missing, its directory synced
+    /// then) and syncs it.
+    static func append(_ records: [UInt8], to path: String) throws -> Appended? {
+        guard !records.isEmpty else { return nil }
+        var before = stat()
+        let existed = stat(path, &before) == 0
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw UsageError("cannot open the reject file \(path): \(String(cString: strerror(errno))); nothing was imported") }
         defer { close(fd) }
+        var size = stat()
+        let appended = Appended(path: path, sizeBefore: existed && fstat(fd, &size) == 0 ? size.st_size : nil)
         var written = 0
         while written < records.count {
             let n = records.withUnsafeBytes { write(fd, $0.baseAddress.map { $0 + written }, records.count - written) }
             if n < 0, errno == EINTR { continue }
             guard n > 0 else {
                 let reason = String(cString: strerror(errno))
-                // What was appended before the failure is cut off again: the file stays a list of whole records.
-                var size = stat()
-                if fstat(fd, &size) == 0 { _ = ftruncate(fd, size.st_size - off_t(written)) }
+                appended.undo()  // the file stays a list of whole records
                 throw UsageError("cannot write the reject file \(path): \(reason); nothing was imported")
             }
             written += n
         }
         guard fsync(fd) == 0 else {
-            throw UsageError("cannot sync the reject file \(path): \(String(cString: strerror(errno))); nothing was imported")
+            let reason = String(cString: strerror(errno))
+            appended.undo()
+            throw UsageError("cannot sync the reject file \(path): \(reason); nothing was imported")
         }
+        if !existed {
+            let slash = path.lastIndex(of: "/")
+            let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+            let dir = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if dir >= 0 {
+                _ = fsync(dir)
+                close(dir)
+            }
+        }
+        return appended
     }
 }

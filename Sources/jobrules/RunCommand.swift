@@ -18,7 +18,7 @@ struct RunCommand: ParsableCommand {
             Exit status: 0 when every rule ran and the run was saved (or, with --dry-run, planned); \
             1 when some rule failed on some item (its changes were rolled back, the rest was saved); \
             2 when nothing was written: an invalid store or rule file, an unknown --only name, a \
-            lock held too long, a failed write.
+            failure with --fail-fast, a lock held too long, a failed write.
             """
     )
 
@@ -73,7 +73,7 @@ struct RunCommand: ParsableCommand {
             batch.seconds.rules = batch.seconds.lap(&mark)
             let report = RunReport(batch: batch, outcome: outcome)
             if json { JSONReport.print(report.json) } else { print(report.text(style: Terminal.outputStyle), terminator: "") }
-            throw ExitStatus.failure
+            throw ExitStatus.invalidInput  // stopped: nothing was written
         }
         let progress = ProgressLine()
         var outcome = batch.session.run(selected, failFast: failFast, progress: progress.callback)
@@ -90,6 +90,7 @@ struct RunCommand: ParsableCommand {
             report.summary.seconds = batch.seconds
         }
         if json { JSONReport.print(report.json) } else { print(report.text(style: Terminal.outputStyle), terminator: "") }
+        if outcome.stopped { throw ExitStatus.invalidInput }  // --fail-fast: nothing was written
         if !outcome.failures.isEmpty { throw ExitStatus.failure }
     }
 }

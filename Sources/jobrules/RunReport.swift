@@ -105,6 +105,8 @@ struct RunReport {
                 let failure = group.first
                 if failure.kind == "file" {
                     out += "  the top level of \(failure.object.terminalSafe()) (none of its rules ran; its other files' did):\n"
+                } else if failure.kind == "rule" {
+                    out += "  rule \(failure.rule.terminalSafe()) (it did not run; the other rules did):\n"
                 } else {
                     out += "  rule \(failure.rule.terminalSafe()) on \(group.items.terminalSafe()):\n"
                 }
@@ -140,7 +142,7 @@ struct RunReport {
         })
         let s = summary
         let report = ChangeValue.object(s.jsonMembers + [
-            ("exit", .int(outcome.failures.isEmpty ? 0 : 1)), ("error", .null),
+            ("exit", .int(outcome.stopped ? 2 : outcome.failures.isEmpty ? 0 : 1)), ("error", .null),
             ("stopped", .bool(outcome.stopped)), ("rules", rules), ("errors", errors),
             ("change_count", .int(Int64(s.changes.count))),
             ("seconds", .object([

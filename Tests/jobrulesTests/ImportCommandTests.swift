@@ -302,6 +302,9 @@ import Testing
         #expect(replay.status == 1)
         let report = try #require(try JSONSerialization.jsonObject(with: Data(replay.stdout.utf8)) as? [String: Any])
         #expect(report["skipped"] as? Int == 3 && report["valid"] as? Int == 0 && report["rejected_to"] as? String == "rejects.jsonl")
+        // The lines it refuses again are in the reject file already: not added twice.
+        let kept = try String(contentsOf: scratch.url.appendingPathComponent("rejects.jsonl"), encoding: .utf8)
+        #expect(kept.split(separator: "\n").count == 2, "\(kept)")
     }
 
     @Test func aRejectFileThatIsNotAFileIsRefusedBeforeAnything() throws {
@@ -312,6 +315,59 @@ import Testing
         #expect(result.status == 2)
         #expect(result.stderr == "jobrules: --reject-to adir: a directory, not a file lines can be added to\n")
         #expect(try storeBytes() == before)
+    }
+
+    /// Appending refused lines to the store, its log or its lock would break
+    /// the store: every spelling of them is refused before anything is read.
+    @Test func aRejectFileIsNeverOneOfTheStoresOwnFiles() throws {
+        let name = try feed("mixed.jsonl", [
+            event("c1", "contact.received", ["contact": ["id": "cr1", "email": "r@example.com"]]),
+            event("bad", "message.received", ["job": "J-9999", "body": "hello"]),
+        ])
+        #expect(try jobrules.run(["run", "--dry-run", "--now", now], in: scratch.url).status == 0)  // makes the lock file
+        try FileManager.default.createDirectory(at: scratch.url.appendingPathComponent("sub"), withIntermediateDirectories: false)
+        try FileManager.default.linkItem(atPath: storePath, toPath: scratch.url.appendingPathComponent("link.json").path)
+        let before = try storeBytes()
+        for target in ["store.json", "./store.json", "sub/../store.json", "store.json.audit.jsonl", "store.json.lock", ".store.json.tmp-7", "link.json"] {
+            let result = try importing([name, "--reject-to", target])
+            #expect(result.status == 2, "\(target): \(result.stderr)")
+            #expect(result.stderr.contains("--reject-to \(target) is one of the store's own files"), "\(target): \(result.stderr)")
+            #expect(try storeBytes() == before, "\(target)")
+            #expect(!FileManager.default.fileExists(atPath: storePath + ".audit.jsonl"), "\(target)")
+        }
+        #expect(try jobrules.run(["run", "--dry-run", "--now", now], in: scratch.url).status == 0)
+    }
+
+    /// A refused line that isn't UTF-8 can't be kept as it is in a JSON
+    /// record: the record says so, and is refused when fed back until
+    /// corrected, rather than applied with the bytes replaced.
+    @Test func aRecordThatCannotKeepItsLineExactlyIsNotAppliedAsItIs() throws {
+        let good = #"{"event":"u1","type":"contact.received","at":"2026-11-21T09:10:00Z","contact":{"id":"cu1","email":"u@example.com","name":"Caf"#
+        var bytes = Data(good.utf8)
+        bytes.append(0xE9)
+        bytes.append(contentsOf: Data("\"}}\n".utf8))
+        try bytes.write(to: scratch.url.appendingPathComponent("latin1.jsonl"))
+        let first = try importing(["latin1.jsonl", "--reject-to", "rejects.jsonl"])
+        #expect(first.status == 1, "\(first.stderr)")
+        let record = try String(contentsOf: scratch.url.appendingPathComponent("rejects.jsonl"), encoding: .utf8)
+        #expect(record.contains(#""altered":"the line was not valid UTF-8: its invalid bytes are U+FFFD here""#), "\(record)")
+        try FileManager.default.moveItem(
+            at: scratch.url.appendingPathComponent("rejects.jsonl"), to: scratch.url.appendingPathComponent("retry.jsonl"))
+        let again = try importing(["retry.jsonl"])
+        #expect(again.status == 2)
+        #expect(again.stderr.contains("this record's text is not the refused line as it was"), "\(again.stderr)")
+        #expect(try !load().contacts.contains { $0.id == "cu1" })
+        // Corrected by hand (the flag removed), it goes in.
+        let fixed = record.replacingOccurrences(of: "\u{FFFD}", with: "é")
+            .replacingOccurrences(of: #","altered":"the line was not valid UTF-8: its invalid bytes are U+FFFD here""#, with: "")
+        try scratch.write("fixed.jsonl", fixed)
+        let corrected = try importing(["fixed.jsonl"])
+        #expect(corrected.status == 0, "\(corrected.stderr)")
+        #expect(try load().contacts.first { $0.id == "cu1" }?.name == "Café")
+        // An event of the marketplace's with members of its own named `rejected` or `text` is an event.
+        let own = try feed("own.jsonl", [event("u2", "contact.received", ["contact": ["id": "cu2", "email": "v@example.com"], "rejected": false, "text": 3])])
+        let plain = try importing([own])
+        #expect(plain.status == 0, "\(plain.stderr)")
     }
 
     /// A feed that arrives late: a merchant's message older than the team's

@@ -242,6 +242,27 @@ import Testing
 
     /// `:run NAME` runs the top level of the files that declare NAME alone; a
     /// file whose top level fails is reported and the others run.
+    /// Rule files at the prompt follow `run`'s rule: a name is declared once,
+    /// so a file that fails can't leave behind a rule that took another's place.
+    @Test func ruleFilesCantReplaceEachOthersRules() throws {
+        let dir = scratch.url.appendingPathComponent("my-rules")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try "rule{name = 'x', on = 'jobs', where = {id = 'J-1001'}, run = function(job) job:tag('from-a') end}\n"
+            .write(to: dir.appendingPathComponent("10-a.lua"), atomically: true, encoding: .utf8)
+        try "rule{name = 'x', on = 'jobs', where = {id = 'J-1001'}, run = function(job) job:tag('from-b') end}\nerror('b fails')\n"
+            .write(to: dir.appendingPathComponent("20-b.lua"), atomically: true, encoding: .utf8)
+        let t = try repl(["--rules", "my-rules"])
+        t.enter(":run")
+        let ran = try t.expect("jobrules> ")
+        #expect(ran.contains("rule files are invalid, nothing was run:"), "\(ran)")
+        #expect(ran.contains("my-rules/20-b.lua:1: rule 'x': the name is already taken by the rule declared at my-rules/10-a.lua:1"), "\(ran)")
+        t.enter(":diff")
+        let diff = try t.expect("jobrules> ")
+        #expect(!diff.contains("from-b"), "\(diff)")
+        t.enter(":quit")
+        #expect(try t.waitForExit() == 0)
+    }
+
     @Test func runningOneRuleLeavesOtherFilesTopLevelOut() throws {
         let dir = scratch.url.appendingPathComponent("my-rules")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -354,6 +375,35 @@ import Testing
         #expect(store.jobs[try #require(store.job("J-1001"))].notes.count == 1)
         #expect(store.jobs[try #require(store.job("J-1002"))].tags == ["rush", "mine"])
         #expect(store.jobs[try #require(store.job("J-1003"))].tags.isEmpty)
+        t.enter(":quit")
+        #expect(try t.waitForExit() == 0)
+    }
+
+    /// A replay runs the statements from the globals the session started
+    /// with, so that each acts on what it first acted on; what `:show` changed
+    /// is replayed too.
+    @Test func aReplayActsOnWhatTheStatementsFirstActedOn() throws {
+        let t = try repl()
+        t.enter("k = (k or 1000) + 1")
+        t.enter("jobs.get(\"J-\" .. k):tag(\"urgent\")")
+        try t.expect("jobrules [1 pending]> ")
+        t.enter(":show jobs.get(\"J-1002\"):note(\"seen\") or k")
+        try t.expect("jobrules [2 pending]> ")
+        try scratch.write("theirs.lua", "jobs.get('J-1003'):tag('theirs')")
+        #expect(try jobrules.run(["exec", "theirs.lua", "--now", now], in: scratch.url).status == 0)
+        t.enter(":save")
+        try t.expect("Reload store.json and replay this session's 3 statements on it? [y/N]: ")
+        t.enter("y")
+        try t.expect(":save writes them")
+        t.enter(":save")
+        try t.expect("saved 2 changes to store.json (revision 1 → 2)")
+        let store = try JSONStoreFile(path: storePath).load().store
+        #expect(store.jobs[try #require(store.job("J-1001"))].tags.contains("urgent"))
+        #expect(!store.jobs[try #require(store.job("J-1002"))].tags.contains("urgent"))
+        #expect(store.jobs[try #require(store.job("J-1002"))].notes.map(\.text.string) == ["seen"])
+        #expect(store.jobs[try #require(store.job("J-1003"))].tags.contains("theirs"))
+        t.enter("k")
+        try t.expect("1001")
         t.enter(":quit")
         #expect(try t.waitForExit() == 0)
     }

@@ -98,6 +98,41 @@ import Testing
     /// texts, wrapped and indented; one net change per field, with every
     /// rule that took part. The JSON plan has the same; the audit log keeps
     /// every step, emails whole.
+    /// Net changes keep equal list elements apart: two rules each adding the
+    /// same note plan two notes, as the store will hold two.
+    @Test func thePlanCountsEqualElements() throws {
+        let rules = try writeRules([
+            "10-a.lua": #"rule{name = "a", on = "jobs", where = {id = "J-1001"}, run = function(job) job:note("chased") end}"#,
+            "20-b.lua": #"rule{name = "b", on = "jobs", where = {id = "J-1001"}, run = function(job) job:note("chased") end}"#,
+        ])
+        let result = try run(["run", "--rules", rules, "--dry-run"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let notes = result.stdout.split(separator: "\n").filter { $0.contains("notes:") && $0.contains("+") }
+        #expect(notes.count == 2, "\(result.stdout)")
+        let json = try run(["run", "--rules", rules, "--dry-run", "--json"])
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let plan = report["plan"] as? [[String: Any]] ?? []
+        let job = try #require(plan.first { $0["object"] as? String == "J-1001" })
+        let added = (job["changes"] as? [[String: Any]] ?? []).filter { $0["field"] as? String == "notes" }
+        #expect(added.count == 2, "\(job)")
+    }
+
+    /// Work the host does for a script runs within its limits too: a long
+    /// word in a plan is cut in time proportional to it, a long id in a
+    /// filter is near no other.
+    @Test func longTextsAndIdsCostInProportion() throws {
+        let word = try run(["exec", "--dry-run", "-e", #"jobs.get("J-1001"):note(string.rep("x", 1000000))"#])
+        #expect(word.status == 0, "\(word.stderr)")
+        #expect(word.stderr.contains(String(repeating: "x", count: 76) + "\n"), "the word cut at the width")
+        let id = try jobrules.run(
+            ["exec", "--now", now, "--timeout", "2s", "-e", #"jobs.where{merchant = string.rep("x", 1 << 24)}"#], in: scratch.url, timeout: 60)
+        #expect(!id.timedOut)
+        #expect(id.status == 1)
+        #expect(id.stderr.contains(#"no merchant with the id "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…" (16777216 bytes) (merchants are named by id"#),
+                "\(id.stderr.prefix(300))")
+        #expect(id.stderr.utf8.count < 2000)
+    }
+
     @Test func thePlanShowsWholeTextsAndNetChanges() throws {
         let long = String(repeating: "We would be glad to help with your store. ", count: 4) + "\nWhich theme do you use?"
         let rules = try writeRules([
@@ -192,8 +227,35 @@ import Testing
         let rules = try writeRules(["typo.lua": "rule{name = 'mine', on = 'jobs', where = {assignee = 'm99'}, run = function() end}\n"])
         #expect(try jobrules.run(["check", "--rules", rules], in: scratch.url).status == 0)
         let checked = try jobrules.run(["check", "--rules", rules, "--store", "store.json"], in: scratch.url)
-        #expect(checked.status == 2)
-        #expect(checked.stdout.contains("my-rules/typo.lua:1: rule 'mine': 'where': filter field 'assignee': no member with the id \"m99\""))
+        #expect(checked.status == 1)
+        #expect(checked.stderr.contains("my-rules/typo.lua:1: rule 'mine': 'where': filter field 'assignee': no member with the id \"m99\""))
+        #expect(checked.stderr.contains("(a run on this store fails rule mine; the other rules run)"), "\(checked.stderr)")
+        #expect(checked.stdout == "0 rules in 1 file; 1 rule fails on this store\n")
+    }
+
+    /// An id the store lacks in a rule's `where` table is the store's data at
+    /// odds with that rule (a member gone, a merchant not there yet): that
+    /// rule fails, the others run and the expiry is saved.
+    @Test func aRuleNamingAnIdTheStoreLacksFailsAlone() throws {
+        let rules = try writeRules([
+            "10-gone.lua": "rule{name = 'to-m99', on = 'jobs', where = {assignee = 'm99'}, run = function(job) job:tag('x') end}\n",
+            "20-fine.lua": "rule{name = 'tag-new', on = 'jobs', where = {status = 'new'}, run = function(job) job:tag('seen') end}\n",
+        ])
+        let result = try run(["run", "--rules", rules])
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(result.stdout.contains("""
+              rule to-m99 (it did not run; the other rules did):
+                my-rules/10-gone.lua:1: rule 'to-m99': 'where': filter field 'assignee': no member with the id "m99"
+            """), "\(result.stdout)")
+        #expect(result.stdout.contains("revision 0 → 1"), "\(result.stdout)")
+        let store = try store()
+        #expect(try job(store, "J-1001").tags == ["seen"])
+        #expect(try job(store, "J-1006").status == .expired)
+        let json = try run(["run", "--rules", rules, "--dry-run", "--json"])
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let errors = report["errors"] as? [[String: Any]] ?? []
+        #expect(errors.count == 1 && errors.first?["kind"] as? String == "rule" && errors.first?["rule"] as? String == "to-m99", "\(errors)")
+        #expect(errors.first?["line"] as? Int == 1)
     }
 
     /// One typo fails every item the same way: the report says it once, with
@@ -316,11 +378,15 @@ import Testing
         let rules = try writeRules(Self.failingRules)
         let before = try bytes()
         let result = try run(["run", "--rules", rules, "--fail-fast"])
-        #expect(result.status == 1)
+        #expect(result.status == 2, "stopped, nothing written: the status that says so")
         #expect(result.stdout.contains(": stopped at the first error, nothing written (revision 0)\n"))
         #expect(result.stdout.contains("1 error (stopped at the first: --fail-fast)"))
         #expect(try bytes() == before)
         #expect(!FileManager.default.fileExists(atPath: auditPath))
+        let json = try run(["run", "--rules", rules, "--fail-fast", "--json"])
+        #expect(json.status == 2)
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(report["exit"] as? Int == 2)
     }
 
     @Test func onlyRunsTheNamedRules() throws {
@@ -544,7 +610,7 @@ import Testing
         let digest = try writeRules(["lead.lua": Self.digest(role: "owner")])
         let failing = try jobrules.run(["check", "--rules", digest, "--store", "store.json"], in: scratch.url)
         #expect(failing.status == 1)
-        #expect(failing.stdout == "0 rules in 1 file; the top level of 1 fails on this store\n")
+        #expect(failing.stdout == "0 rules in 1 file; the top level of 1 file fails on this store\n")
         #expect(failing.stderr.contains("my-rules/lead.lua:5: attempt to index a nil value (local 'lead')"))
         #expect(try bytes() == before)
         #expect(!FileManager.default.fileExists(atPath: auditPath))
@@ -614,6 +680,10 @@ import Testing
         let neither = try run(["exec"])
         #expect(neither.status == 2)
         #expect(neither.stderr.contains("give a script (SCRIPT.lua, or - for standard input) or -e 'LUA'"))
+        // A dry run of a script that only reads says nothing would be saved, as nothing would.
+        let later = try jobrules.run(["exec", "--dry-run", "--now", "2026-11-25T09:00:00Z", "-e", "print(jobs.count{})"], in: scratch.url)
+        #expect(later.status == 0)
+        #expect(later.stderr == "jobrules: dry run: the script changed nothing, so nothing would be saved (the expiry at load is saved by run and import)\n", "\(later.stderr)")
     }
 
     @Test func handOverMovesEveryOpenJobOfTheMember() throws {

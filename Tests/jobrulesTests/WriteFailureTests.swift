@@ -105,6 +105,39 @@ import Testing
         try expectNextRunSaves()
     }
 
+    /// `import --reject-to` keeps the refused lines before it saves: when the
+    /// save then fails, they are taken out again (a new reject file removed),
+    /// so that importing the feed again adds each once.
+    @Test func aFailedSaveTakesTheRejectedLinesBackOut() throws {
+        let feed = scratch.url.appendingPathComponent("feed.jsonl").path
+        let lines = [
+            #"{"event":"c1","type":"contact.received","at":"2026-11-21T08:10:00Z","contact":{"id":"cw1","email":"w@example.com"}}"#,
+            #"{"event":"bad","type":"message.received","at":"2026-11-21T08:10:00Z","job":"J-9999","body":"hello"}"#,
+        ]
+        #expect(FileManager.default.createFile(atPath: feed, contents: Data((lines.joined(separator: "\n") + "\n").utf8)))
+        #expect(FileManager.default.createFile(atPath: storePath + ".lock", contents: nil))
+        try chmod(storePath + ".lock", 0o666)
+        let older = #"{"rejected":{"feed":"earlier.jsonl","line":1,"at":"2026-11-21T07:00:00Z","reason":"r"},"text":"{}"}"# + "\n"
+        let kept = scratch.url.appendingPathComponent("kept.jsonl").path
+        #expect(FileManager.default.createFile(atPath: kept, contents: Data(older.utf8)))
+        try chmod(kept, 0o666)
+        let made = scratch.url.appendingPathComponent("made.jsonl").path
+        try chmod(storeDirectory.path, 0o555)
+        for rejects in [kept, made] {
+            let before = try snapshot()
+            let result = try runUnprivileged(["import", feed, "--store", storePath, "--now", "2026-11-21T09:00:00Z", "--reject-to", rejects])
+            #expect(result.status == 2, "\(result.stderr)")
+            #expect(result.stderr.contains("cannot create '\(storeDirectory.path)/.store.json.tmp-"), "\(result.stderr)")
+            #expect(try snapshot() == before)
+        }
+        #expect(try String(contentsOfFile: kept, encoding: .utf8) == older)
+        #expect(!FileManager.default.fileExists(atPath: made))
+        try chmod(storeDirectory.path, 0o777)
+        let result = try runUnprivileged(["import", feed, "--store", storePath, "--now", "2026-11-21T09:00:00Z", "--reject-to", kept])
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(try String(contentsOfFile: kept, encoding: .utf8).split(separator: "\n").count == 2)
+    }
+
     @Test func anUnreadableStore() throws {
         try chmod(storePath, 0o000)
         try expectRefusedWrite("cannot open '\(storePath)': Permission denied")

@@ -106,7 +106,7 @@ public struct ImportFeed: Sendable {
                 message: "invalid JSON at column \(column): " + error.message.replacing("end of file", with: "end of the line")))
             return
         }
-        if fields.has(.rejected), d.problems.isEmpty, !d.moreProblems, let text = fields.rejectedText {
+        if fields.isRejectRecord, d.problems.isEmpty, !d.moreProblems, let text = fields.rejectedText {
             // A reject file fed back: its record stands for the refused line, read as if it were here.
             guard !unwrapped else {
                 problems.append(ImportProblem(line: line, event: nil, type: nil, message: "the text of a rejected line is itself a rejected line"))
@@ -151,22 +151,31 @@ struct EventFields {
     var accepted: Bool?
     /// A line of a reject file (`RejectedLines`): the refused line's own text.
     var rejectedText: String?
+    /// `rejected` is an object: with no `event` or `type`, the line is a reject file's record.
+    var rejectedIsObject = false
+    /// Why a record's text is not exactly the refused line (`altered`), if it isn't.
+    var altered: String?
     /// The members present, as bits of `Keys.event`.
     var seen: UInt64 = 0
 
     func has(_ key: EventKey) -> Bool { seen & (1 << UInt64(key.rawValue)) != 0 }
+
+    /// A reject file's record rather than an event: an object `rejected` and
+    /// no `event` or `type` (an event's own member named `rejected` is ignored).
+    var isRejectRecord: Bool { rejectedIsObject && !has(.event) && !has(.type) }
 }
 
 /// An event's members, in the order of `Keys.event`.
 enum EventKey: Int {
-    case event, type, at, job, merchant, body, reason, contact, order, by, accepted, rejected, text
+    case event, type, at, job, merchant, body, reason, contact, order, by, accepted, rejected, text, altered
 
     var name: StaticString { Keys.event.names[rawValue] }
 }
 
 extension Keys {
     static let event = Keys(
-        ["event", "type", "at", "job", "merchant", "body", "reason", "contact", "order", "by", "accepted", "rejected", "text"])
+        ["event", "type", "at", "job", "merchant", "body", "reason", "contact", "order", "by", "accepted", "rejected", "text",
+         "altered"])
     /// A received job: the marketplace's fields; what jobrules keeps itself is refused.
     static let receivedJob = Keys(
         ["id", "source", "service", "title", "details", "budget", "priorities", "created_at",
@@ -204,18 +213,27 @@ extension StoreDecoder {
                 if try r.kind() == .object { f.order = try placedOrder() } else { f.orderID = try id() }
             case .by: f.by = try enumeration(CanceledBy.self, "cancellation")
             case .accepted: f.accepted = try bool()
-            case .rejected: try r.skipValue(depth: path.count)  // why it was refused, for people
-            case .text: f.rejectedText = try freeString(limit: Limits.feedBytes)
+            case .rejected:  // why it was refused, for people
+                f.rejectedIsObject = try r.kind() == .object
+                try r.skipValue(depth: path.count)
+            case .text:
+                if try r.kind() == .string { f.rejectedText = try freeString(limit: Limits.feedBytes) } else { try r.skipValue(depth: path.count) }
+            case .altered:
+                if try r.kind() == .string { f.altered = try freeString(limit: Limits.reasonBytes) } else { try r.skipValue(depth: path.count) }
             case nil: break  // unknown members of an event are ignored
             }
         }
         f.seen = o.seen
         _ = endObject(.event, o)
         // The members an event needs, unless it is a reject file's record of a line.
-        if !f.has(.rejected) {
+        if !f.isRejectRecord {
             for key in [EventKey.event, .type, .at] where !f.has(key) { problem("missing \"\(key.name)\"") }
-        } else if !f.has(.text) {
-            problem("a line of a reject file needs \"text\" (the refused line)")
+        } else if f.rejectedText == nil {
+            problem("a line of a reject file needs \"text\" (the refused line, a string)")
+        } else if let altered = f.altered {
+            problem(
+                "this record's text is not the refused line as it was (\(altered)): correct the text and remove "
+                    + "\"altered\" to feed it again")
         }
         return f
     }

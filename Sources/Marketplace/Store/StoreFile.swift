@@ -112,7 +112,7 @@ public struct JSONStoreFile: StoreBackend, Sendable {
         return String(path[path.index(after: slash)...])
     }
 
-    var temporaryPrefix: String { "." + baseName + ".tmp-" }
+    public var temporaryPrefix: String { "." + baseName + ".tmp-" }
 
     public var exists: Bool {
         var st = stat()
