@@ -73,6 +73,7 @@ struct InitCommand: ParsableCommand {
         }
         let at = storeOptions.store == "store.json" ? "" : " --store \(storeOptions.store)"
         let ruleOption = noRules || rules == "rules" ? "" : " --rules \(rules)"
+        // A clock from JOBRULES_NOW holds for the next commands too; --now must be given again.
         let clock = storeOptions.now.map { " --now \($0)" } ?? ""
         let next = [
             ("jobrules run\(at)\(ruleOption)\(clock) --dry-run", "what the rules would change, and why"),

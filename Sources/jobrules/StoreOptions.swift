@@ -16,11 +16,11 @@ struct StoreOptions: ParsableArguments {
     var lockTimeoutText: String = "30"
 
     func validate() throws {
-        if let now, RFC3339.parse(now) == nil {
+        if let (now, source) = givenNow, RFC3339.parse(now) == nil {
             throw ValidationError(
                 RFC3339.parseUnbounded(now) != nil
-                    ? "--now: '\(now)' is out of range (\(RFC3339.rangeDescription))"
-                    : "--now: not an RFC 3339 time: '\(now)' (expected like 2026-11-21T09:30:00Z)")
+                    ? "\(source): '\(now)' is out of range (\(RFC3339.rangeDescription))"
+                    : "\(source): not an RFC 3339 time: '\(now)' (expected like 2026-11-21T09:30:00Z)")
         }
         guard LimitOptions.parseDuration(lockTimeoutText) != nil else {
             throw ValidationError("invalid --lock-timeout '\(lockTimeoutText)': expected seconds or a number with ms, s, m or h")
@@ -36,8 +36,16 @@ struct StoreOptions: ParsableArguments {
     /// The run's clock: `--now`, or the real one (read once per run).
     var clock: UnixTime { fixedClock ?? UnixTime(Date().timeIntervalSince1970) }
 
-    /// `--now`, when given.
-    var fixedClock: UnixTime? { now.flatMap(RFC3339.parse) }
+    /// `--now`, when given, or else `JOBRULES_NOW` (a whole session, a
+    /// demo or a test at one clock); with where it came from.
+    var givenNow: (String, source: String)? {
+        if let now { return (now, "--now") }
+        if let value = ProcessInfo.processInfo.environment["JOBRULES_NOW"], !value.isEmpty { return (value, "JOBRULES_NOW") }
+        return nil
+    }
+
+    /// The clock given (`givenNow`), if any.
+    var fixedClock: UnixTime? { givenNow.flatMap { RFC3339.parse($0.0) } }
 
     /// Mapped: every command using these options loads, runs and exits.
     var file: JSONStoreFile { JSONStoreFile(path: store, holding: .map) }

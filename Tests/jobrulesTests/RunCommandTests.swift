@@ -98,6 +98,21 @@ import Testing
     /// texts, wrapped and indented; one net change per field, with every
     /// rule that took part. The JSON plan has the same; the audit log keeps
     /// every step, emails whole.
+    /// `JOBRULES_NOW` is the clock of every command not given `--now`.
+    @Test func theClockCanComeFromTheEnvironment() throws {
+        var environment = ProcessInfo.processInfo.environment
+        environment["JOBRULES_NOW"] = "2026-11-22T09:30:00Z"
+        let dry = try jobrules.run(["run", "--dry-run", "--rules", shippedRules], in: scratch.url, environment: environment)
+        #expect(dry.status == 0, "\(dry.stderr)")
+        #expect(dry.stdout.hasPrefix("store.json at 2026-11-22T09:30:00Z (dry run: nothing written)\n"), "\(dry.stdout)")
+        let given = try jobrules.run(["run", "--dry-run", "--rules", shippedRules, "--now", now], in: scratch.url, environment: environment)
+        #expect(given.stdout.hasPrefix("store.json at 2026-11-21T09:30:00Z (dry run"), "--now wins")
+        environment["JOBRULES_NOW"] = "tomorrow"
+        let bad = try jobrules.run(["run", "--dry-run", "--rules", shippedRules], in: scratch.url, environment: environment)
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("JOBRULES_NOW: not an RFC 3339 time: 'tomorrow'"), "\(bad.stderr)")
+    }
+
     /// Net changes keep equal list elements apart: two rules each adding the
     /// same note plan two notes, as the store will hold two.
     @Test func thePlanCountsEqualElements() throws {
