@@ -162,7 +162,7 @@ extension RuleFile {
 /// What the process keeps until it exits. Freeing a loaded store object by
 /// object (every job, message and string) took about a tenth of a batch on
 /// 100 000 jobs; the exit gives all of its memory back at once.
-/// Commands run on the main thread only.
+/// Commands run on the main thread only; the objects kept are never read.
 enum KeptUntilExit {
     nonisolated(unsafe) private static var kept: [Any] = []
 

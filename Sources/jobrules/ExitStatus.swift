@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Marketplace
+import Synchronization
 
 /// The exit codes of every command, in one place.
 enum ExitStatus {
@@ -33,23 +34,28 @@ func printError(_ text: String) {
 enum JSONReport {
     /// The commands that take `--json`.
     static let commands: Set<String> = ["run", "import"]
-    nonisolated(unsafe) static var requested = false
-    nonisolated(unsafe) private static var printed = false
+    /// Whether `--json` was given to a command that takes it, and whether its document was printed.
+    private static let state = Mutex((requested: false, printed: false))
 
     static func note(_ arguments: [String]) {
         let options = arguments.prefix { $0 != "--" }
-        requested = options.first.map(commands.contains) == true && options.contains("--json")
+        let requested = options.first.map(commands.contains) == true && options.contains("--json")
+        state.withLock { $0.requested = requested }
     }
 
     static func print(_ report: String) {
-        printed = true
+        state.withLock { $0.printed = true }
         Swift.print(report, terminator: "")
     }
 
     /// The error as the document, unless a report was printed.
     static func error(_ message: String, exit: Int32, arguments: [String]) {
-        guard requested, !printed else { return }
-        printed = true
+        let due = state.withLock { state -> Bool in
+            guard state.requested, !state.printed else { return false }
+            state.printed = true
+            return true
+        }
+        guard due else { return }
         let document = ChangeValue.object([
             ("command", .string(arguments.first ?? "")), ("exit", .int(Int64(exit))), ("error", .string(message)),
         ])
