@@ -109,7 +109,7 @@ extension REPL {
                 store, over: version, audit: AuditBatch(runID: AuditBatch.newRunID(), at: session.now, changes: changes))
             store.commit()
             steps.removeAll()
-            journal.removeAll()
+            restartJournal()
             stagedAtLoad = 0
             say("saved \(what) to \(file.path) (revision \(before) → \(version.revision))\n")
             return .saved
@@ -195,7 +195,7 @@ extension REPL {
         }
         version = loaded.version
         steps.removeAll()
-        journal.removeAll()
+        restartJournal()
         stagedAtLoad = loaded.store.changes.count
         say(storeLine + "\n")
         if let expiredLine { say(expiredLine + "\n") }
@@ -238,14 +238,15 @@ extension REPL {
             return warn(style.error("rule files are invalid, nothing was run:") + "\n" + loaded.problems.joined(separator: "\n"))
         }
         for failure in loaded.failures {
-            warn(
-                style.error("the top level of \(failure.object) failed (none of its rules run):\n")
-                    + failure.error.report.terminalSafe(keepingLines: true))
+            let what = failure.kind == "rule"
+                ? "rule \(failure.rule) can't run on this store:\n" : "the top level of \(failure.object) failed (none of its rules run):\n"
+            warn(style.error(what) + failure.error.report.terminalSafe(keepingLines: true))
         }
         let own = session.rules
         var rules = fileRules.filter { rule in !own.contains { $0.name == rule.name } } + own
         if !names.isEmpty {
-            let unknown = names.filter { name in !rules.contains { $0.name == name } }
+            let failedAlone = loaded.failures.filter { $0.kind == "rule" }.map(\.rule)
+            let unknown = names.filter { name in !rules.contains { $0.name == name } && !failedAlone.contains(name) }
             guard unknown.isEmpty else {
                 store.rollback(to: savepoint)
                 let known = rules.map(\.name).joined(separator: ", ")
@@ -270,9 +271,10 @@ extension REPL {
             warn(style.error("rule \(group.first.rule) on \(group.items): ") + group.first.error.message.terminalSafe(keepingLines: true))
         }
         let made = store.changes.count - savepoint.changeCount
+        // Journaled even when it changed nothing: the files' top level may have set globals later statements use.
+        let label = ":run" + names.map { " " + $0 }.joined()
+        journal.append(JournalEntry(kind: .run(names), label: label))
         if made > 0 {
-            let label = ":run" + names.map { " " + $0 }.joined()
-            journal.append(JournalEntry(kind: .run(names), label: label))
             steps.append(Step(savepoint: savepoint, label: label, changes: made, entry: journal.count - 1))
             say("\(Self.count(made, "change")) staged (:diff shows them, :undo drops them, :save writes them)\n")
         } else {
@@ -368,8 +370,15 @@ extension REPL {
 
     /// Keeps the globals as they are now, for a replay (`globalsReset`).
     func keepGlobals() {
-        guard globalsReset == nil else { return }
+        if let globalsReset { lua.release(globalsReset) }
         globalsReset = try? lua.function(Self.globalsKeeperSource, chunkName: "=replay")
+    }
+
+    /// The journal starts again (after a save or a reload), and so do the
+    /// globals a replay would start from: those of this moment.
+    func restartJournal() {
+        journal.removeAll()
+        keepGlobals()
     }
 
     static let fieldReaderSource = """

@@ -70,6 +70,8 @@ extension Session {
             label = "rule '\(name)'"
             if !redeclaresRules, let earlier = rules.first(where: { $0.name == name }) {
                 problems.append("the name is already taken by the rule declared at \(earlier.position.map(\.description) ?? "?")")
+            } else if !redeclaresRules, let earlier = failedAlone[name] {
+                problems.append("the name is already taken by the rule declared at \(earlier.map(\.description) ?? "?") (which can't run on this store)")
             }
         } else {
             label = "rule"
@@ -109,7 +111,25 @@ extension Session {
             } catch {
                 let text: String
                 if case .message(let message) = error { text = "'where': \(message)" } else { text = "'where': \(error)" }
-                if refusedUnknownID, collectsProblems { unknownID = text } else { problems.append(text) }
+                if refusedUnknownID, collectsProblems {
+                    // Data the file can't know about, unless the table is wrong besides: compiled
+                    // again without the store's ids, anything else it has wrong is a problem of the file.
+                    let checks = checksFilterIDs
+                    checksFilterIDs = false
+                    do {
+                        switch collection {
+                        case .jobs: _ = try jobFilter(call, whereIndex)
+                        case .orders: _ = try orderFilter(call, whereIndex)
+                        case nil: break
+                        }
+                        unknownID = text
+                    } catch {
+                        if case .message(let message) = error { problems.append("'where': \(message)") } else { problems.append("'where': \(error)") }
+                    }
+                    checksFilterIDs = checks
+                } else {
+                    problems.append(text)
+                }
             }
             refusedUnknownID = false
         default:
@@ -136,6 +156,7 @@ extension Session {
             // The rule fails alone, as one whose every item failed would: the run goes on without it.
             lua.release(run)
             let message = (position.map { "\($0): " } ?? "") + "\(label): \(unknownID)"
+            failedAlone[name] = position
             dataFailures.append(RuleFailure(
                 rule: name, kind: "rule", object: name,
                 error: LuaError(kind: .runtime, message: message, chunk: position?.chunk, line: position?.line)))

@@ -47,7 +47,11 @@ extension Session {
         // and a file that fails takes every rule it declared with it).
         let redeclares = redeclaresRules
         redeclaresRules = false
-        defer { redeclaresRules = redeclares }
+        failedAlone = [:]
+        defer {
+            redeclaresRules = redeclares
+            failedAlone = [:]
+        }
         let actor = store.actor
         defer { store.actor = actor }
         for (n, file) in files.enumerated() {
@@ -66,6 +70,7 @@ extension Session {
                 lua.releaseOutput(write: false)
                 store.rollback(to: savepoint)
                 dropRules(from: declaredBefore)
+                for failure in dataFailures { failedAlone[failure.rule] = nil }
                 dataFailures = []  // the file fails as a whole
                 load.problems += problems[problemsBefore...].map(\.description)
                 if error.kind == .deadline || error.kind == .interrupted { throw error }
@@ -73,7 +78,8 @@ extension Session {
                 continue
             }
             load.problems += problems[problemsBefore...].map(\.description)
-            load.failures += dataFailures
+            // With `only`, a rule not asked for that can't run is no failure of this run.
+            load.failures += dataFailures.filter { only?.contains($0.rule) ?? true }
             dataFailures = []
             let mine = rules[declaredBefore...]
             if let only, !mine.contains(where: { only.contains($0.name) }) {

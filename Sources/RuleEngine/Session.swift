@@ -44,6 +44,9 @@ public final class Session {
     /// have, found while loading rule files: the store's data, not the file,
     /// is at odds with them, so they fail alone and the others run.
     var dataFailures: [RuleFailure] = []
+    /// The rules of `dataFailures` while rule files load, by name, where they
+    /// were declared: their names stay taken.
+    var failedAlone: [String: LuaPosition?] = [:]
     /// Set by a filter that refuses an id the store doesn't have.
     var refusedUnknownID = false
     /// When set, declaring a rule under a taken name replaces the earlier

@@ -93,6 +93,7 @@ struct ImportCommand: ParsableCommand {
                 appended?.undo()
                 throw error
             }
+            appended?.close()
             report.summary.seconds = locked.seconds
             if json { JSONReport.print(report.json) } else { print(report.text(style: Terminal.outputStyle), terminator: "") }
             if !json { printError("jobrules: " + report.rejection) }
@@ -253,13 +254,16 @@ enum RejectFile {
     /// lock, its temporary files: appending to them would break the store),
     /// or not a regular file (a FIFO would block, a directory can't be written).
     static func check(_ path: String, feed: String, store: String) throws {
+        // The store's files lie beside the file a link names; so may a linked reject file.
         let storeFile = JSONStoreFile(path: store)
-        let own = [store, storeFile.auditPath, storeFile.lockPath]
-        if let name = Self.place(of: path), let storePlace = Self.place(of: store), name.directory == storePlace.directory,
-            own.compactMap(Self.place).contains(where: { $0.name == name.name })
-                || name.name.hasPrefix(storeFile.temporaryPrefix)
-        {
-            throw UsageError("--reject-to \(path) is one of the store's own files: name another file")
+        let own = [storeFile.path, storeFile.auditPath, storeFile.lockPath]
+        for spelling in [path, JSONStoreFile.resolvingLink(path)] {
+            if let name = Self.place(of: spelling), let storePlace = Self.place(of: storeFile.path), name.directory == storePlace.directory,
+                own.compactMap(Self.place).contains(where: { $0.name == name.name })
+                    || name.name.hasPrefix(storeFile.temporaryPrefix)
+            {
+                throw UsageError("--reject-to \(path) is one of the store's own files: name another file")
+            }
         }
         var target = stat()
         guard stat(path, &target) == 0 else { return }  // made when first needed
@@ -291,59 +295,94 @@ enum RejectFile {
         return ([UInt64(info.st_dev), UInt64(info.st_ino)], name)
     }
 
-    /// Records appended by `append`, until the store is saved.
-    struct Appended {
-        let path: String
-        /// The file's size before, or nil if `append` made it.
-        let sizeBefore: off_t?
+    /// Records appended by `append`, until the store is saved: the file
+    /// stays open and locked (`flock`) until then, so that another import
+    /// appending to it waits, and an `undo` takes out these records only.
+    final class Appended {
+        let fd: Int32
+        /// The file's size before.
+        let sizeBefore: off_t
+        private var isOpen = true
 
-        /// Takes the records out again: the file as it was (removed if it was made).
-        func undo() {
-            guard let sizeBefore else {
-                unlink(path)
-                return
-            }
-            let fd = open(path, O_WRONLY | O_CLOEXEC)
-            guard fd >= 0 else { return }
-            defer { close(fd) }
-            if ftruncate(fd, sizeBefore) == 0 { _ = fsync(fd) }
+        init(fd: Int32, sizeBefore: off_t) {
+            self.fd = fd
+            self.sizeBefore = sizeBefore
         }
+
+        /// Takes the records out again: the file as it was (empty, if `append` made it).
+        func undo() {
+            guard isOpen else { return }
+            if ftruncate(fd, sizeBefore) == 0 { _ = fsync(fd) }
+            close()
+        }
+
+        /// Keeps the records and lets the file go.
+        func close() {
+            guard isOpen else { return }
+            isOpen = false
+            _ = Glibc.close(fd)
+        }
+
+        deinit { close() }
     }
 
     /// Appends `records` to `path` (made if missing, its directory synced
-    /// then) and syncs it.
+    /// then) after the last whole line, and syncs it.
     static func append(_ records: [UInt8], to path: String) throws -> Appended? {
         guard !records.isEmpty else { return nil }
-        var before = stat()
-        let existed = stat(path, &before) == 0
-        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw UsageError("cannot open the reject file \(path): \(String(cString: strerror(errno))); nothing was imported") }
-        defer { close(fd) }
+        func failure(_ doing: String) -> UsageError {
+            UsageError("cannot \(doing) the reject file \(path): \(String(cString: strerror(errno))); nothing was imported")
+        }
+        var created = true
+        var fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        if fd < 0, errno == EEXIST {
+            created = false
+            fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC)
+        }
+        guard fd >= 0 else { throw failure("open") }
+        while flock(fd, LOCK_EX) != 0 {
+            guard errno == EINTR else {
+                let error = failure("lock")
+                _ = Glibc.close(fd)
+                throw error
+            }
+        }
         var size = stat()
-        let appended = Appended(path: path, sizeBefore: existed && fstat(fd, &size) == 0 ? size.st_size : nil)
+        guard fstat(fd, &size) == 0 else {
+            let error = failure("read")
+            _ = Glibc.close(fd)
+            throw error
+        }
+        let appended = Appended(fd: fd, sizeBefore: size.st_size)
+        var bytes = records
+        // A file edited by hand may end without its newline: the records start on a line of their own.
+        var last: UInt8 = 0
+        if size.st_size > 0, pread(fd, &last, 1, size.st_size - 1) == 1, last != UInt8(ascii: "\n") {
+            bytes.insert(UInt8(ascii: "\n"), at: 0)
+        }
         var written = 0
-        while written < records.count {
-            let n = records.withUnsafeBytes { write(fd, $0.baseAddress.map { $0 + written }, records.count - written) }
+        while written < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress.map { $0 + written }, bytes.count - written) }
             if n < 0, errno == EINTR { continue }
             guard n > 0 else {
-                let reason = String(cString: strerror(errno))
+                let error = failure("write")
                 appended.undo()  // the file stays a list of whole records
-                throw UsageError("cannot write the reject file \(path): \(reason); nothing was imported")
+                throw error
             }
             written += n
         }
         guard fsync(fd) == 0 else {
-            let reason = String(cString: strerror(errno))
+            let error = failure("sync")
             appended.undo()
-            throw UsageError("cannot sync the reject file \(path): \(reason); nothing was imported")
+            throw error
         }
-        if !existed {
+        if created {
             let slash = path.lastIndex(of: "/")
             let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
             let dir = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             if dir >= 0 {
                 _ = fsync(dir)
-                close(dir)
+                _ = Glibc.close(dir)
             }
         }
         return appended

@@ -60,9 +60,11 @@ struct RunCommand: ParsableCommand {
         }
         let selected: [Rule]
         do {
-            selected = only.isEmpty ? batch.session.rules : try batch.session.rules(named: only)
+            // A rule asked for that can't run on this store is reported as failed, not unknown.
+            let failedAlone = Set(loaded.failures.filter { $0.kind == "rule" }.map(\.rule))
+            selected = only.isEmpty ? batch.session.rules : try batch.session.rules(named: only.filter { !failedAlone.contains($0) })
         } catch {
-            let failed = loaded.failures.map(\.object)
+            let failed = loaded.failures.filter { $0.kind == "file" }.map(\.object)
             let note = failed.isEmpty ? "" : " (the top level of \(failed.joined(separator: ", ")) failed, so its rules are unknown)"
             throw UsageError(error.description + note)
         }

@@ -13,8 +13,9 @@ import Testing
 ///   run by CI and the demo's test instead;
 /// - the ```lua blocks whose first line names a file (`-- rules/05-vip.lua`),
 ///   and any block after `<!-- file: NAME -->`, written to that file;
-/// - a block after `<!-- output -->`: each of its lines but `…` is a line
-///   of what the command before it printed, in that order.
+/// - a block after `<!-- output -->`: its lines are lines the command
+///   before it printed, one after the other; a line `…` stands for any
+///   number of lines left out.
 /// A page whose first command isn't `jobrules init` runs in a folder
 /// `jobrules init` made; the repository's `scripts/` is linked there.
 @Suite struct DocsTests {
@@ -46,7 +47,7 @@ import Testing
                     if let name = open.marker, name.hasPrefix("file: ") {
                         steps.append(.file(String(name.dropFirst(6)), open.lines.joined(separator: "\n") + "\n"))
                     } else if open.marker == "output" {
-                        steps.append(.output(open.lines.filter { $0.trimmingCharacters(in: .whitespaces) != "…" }))
+                        steps.append(.output(open.lines))
                     } else if open.language == "sh" {
                         for command in open.lines {
                             let trimmed = command.trimmingCharacters(in: .whitespaces)
@@ -124,12 +125,19 @@ import Testing
                     continue
                 }
                 var at = 0
+                var gap = true  // the first line shown may come after others
                 for line in shown.map({ Substring($0).trimmingTrailingSpaces() }) {
-                    guard let found = lines[at...].firstIndex(of: line) else {
+                    if line.trimmingCharacters(in: .whitespaces) == "…" {
+                        gap = true
+                        continue
+                    }
+                    let found = gap ? lines[at...].firstIndex(of: line) : (at < lines.count && lines[at] == line ? at : nil)
+                    guard let found else {
                         Issue.record("\(page): `\(command)` did not print, at this point, the line shown:\n\(line)\n--- it printed:\n\(lines.joined(separator: "\n"))")
                         break
                     }
                     at = found + 1
+                    gap = false
                 }
             }
         }

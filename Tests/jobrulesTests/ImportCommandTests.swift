@@ -336,6 +336,40 @@ import Testing
             #expect(!FileManager.default.fileExists(atPath: storePath + ".audit.jsonl"), "\(target)")
         }
         #expect(try jobrules.run(["run", "--dry-run", "--now", now], in: scratch.url).status == 0)
+
+        // Through a link to a store elsewhere: its files are those beside the store.
+        try FileManager.default.createDirectory(at: scratch.url.appendingPathComponent("real"), withIntermediateDirectories: false)
+        try FileManager.default.copyItem(atPath: storePath, toPath: scratch.url.appendingPathComponent("real/store.json").path)
+        try FileManager.default.createSymbolicLink(
+            atPath: scratch.url.appendingPathComponent("linked.json").path, withDestinationPath: "real/store.json")
+        for target in ["real/store.json.audit.jsonl", "real/.store.json.tmp-9", "linked.json"] {
+            let result = try importing([name, "--store", "linked.json", "--reject-to", target])
+            #expect(result.status == 2, "\(target): \(result.stderr)")
+            #expect(result.stderr.contains("is one of the store's own files"), "\(target): \(result.stderr)")
+        }
+    }
+
+    /// A reject file edited by hand (its last newline gone) still gets whole
+    /// records, each on its own line; distinct lines that aren't UTF-8 are
+    /// kept apart.
+    @Test func aRejectFileEditedByHandStillTakesWholeRecords() throws {
+        try scratch.write("rejects.jsonl", #"{"rejected":{"feed":"x","line":1,"at":"2026-11-21T09:00:00Z","reason":"r"},"text":"{}"}"#)
+        var bytes = Data()
+        for byte: UInt8 in [0xE9, 0xE8] {
+            bytes.append(contentsOf: Data(#"{"event":"u\#(byte)","type":"contact.received","at":"2026-11-21T09:10:00Z","contact":{"id":"c\#(byte)","email":"u@example.com","name":"Caf"#.utf8))
+            bytes.append(byte)
+            bytes.append(contentsOf: Data("\"}}\n".utf8))
+        }
+        try bytes.write(to: scratch.url.appendingPathComponent("latin1.jsonl"))
+        let result = try importing(["latin1.jsonl", "--reject-to", "rejects.jsonl"])
+        #expect(result.status == 1, "\(result.stderr)")
+        let lines = try String(contentsOf: scratch.url.appendingPathComponent("rejects.jsonl"), encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 3, "\(lines)")
+        for line in lines { #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) != nil, "\(line)") }
+        let again = try importing(["latin1.jsonl", "--reject-to", "rejects.jsonl"])
+        #expect(again.status == 1)
+        let kept = try String(contentsOf: scratch.url.appendingPathComponent("rejects.jsonl"), encoding: .utf8).split(separator: "\n")
+        #expect(kept.count == 5, "altered records match no line: both kept again")
     }
 
     /// A refused line that isn't UTF-8 can't be kept as it is in a JSON

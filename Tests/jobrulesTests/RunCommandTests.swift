@@ -271,6 +271,32 @@ import Testing
         let errors = report["errors"] as? [[String: Any]] ?? []
         #expect(errors.count == 1 && errors.first?["kind"] as? String == "rule" && errors.first?["rule"] as? String == "to-m99", "\(errors)")
         #expect(errors.first?["line"] as? Int == 1)
+
+        // --only: a rule that can't run is that rule's failure, and no other's.
+        let other = try run(["run", "--rules", rules, "--only", "tag-new", "--dry-run"])
+        #expect(other.status == 0, "\(other.stdout)\(other.stderr)")
+        let asked = try run(["run", "--rules", rules, "--only", "to-m99", "--dry-run"])
+        #expect(asked.status == 1, "\(asked.stderr)")
+        #expect(asked.stdout.contains("rule to-m99 (it did not run; the other rules did):"), "\(asked.stdout)")
+
+        // The unknown id doesn't hide what else is wrong with the table, and the name stays taken.
+        let both = try writeRules([
+            "10-gone.lua": "rule{name = 'to-m99', on = 'jobs', where = {assignee = 'm99', status = 'opne'}, run = function(job) end}\n",
+            "20-fine.lua": "rule{name = 'to-m99', on = 'jobs', where = {status = 'new'}, run = function(job) job:tag('seen') end}\n",
+        ])
+        let refused = try run(["run", "--rules", both])
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("my-rules/10-gone.lua:1: rule 'to-m99': 'where': filter field 'status': unknown job status \"opne\""), "\(refused.stderr)")
+        try FileManager.default.removeItem(at: scratch.url.appendingPathComponent("my-rules"))
+        let taken = try writeRules([
+            "10-gone.lua": "rule{name = 'to-m99', on = 'jobs', where = {assignee = 'm99'}, run = function(job) end}\n",
+            "20-fine.lua": "rule{name = 'to-m99', on = 'jobs', where = {status = 'new'}, run = function(job) job:tag('seen') end}\n",
+        ])
+        let twice = try run(["run", "--rules", taken])
+        #expect(twice.status == 2)
+        #expect(twice.stderr.contains(
+            "my-rules/20-fine.lua:1: rule 'to-m99': the name is already taken by the rule declared at my-rules/10-gone.lua:1 (which can't run on this store)"),
+            "\(twice.stderr)")
     }
 
     /// One typo fails every item the same way: the report says it once, with

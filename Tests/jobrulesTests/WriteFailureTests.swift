@@ -131,7 +131,7 @@ import Testing
             #expect(try snapshot() == before)
         }
         #expect(try String(contentsOfFile: kept, encoding: .utf8) == older)
-        #expect(!FileManager.default.fileExists(atPath: made))
+        #expect(try String(contentsOfFile: made, encoding: .utf8) == "", "made, then emptied again")
         try chmod(storeDirectory.path, 0o777)
         let result = try runUnprivileged(["import", feed, "--store", storePath, "--now", "2026-11-21T09:00:00Z", "--reject-to", kept])
         #expect(result.status == 1, "\(result.stderr)")

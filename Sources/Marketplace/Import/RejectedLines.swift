@@ -31,7 +31,7 @@ public enum RejectedLines {
                 if textEnd > start, bytes[textEnd - 1] == UInt8(ascii: "\r") { textEnd -= 1 }
                 let raw = UnsafeRawBufferPointer(rebasing: bytes[start..<textEnd])
                 let (text, altered) = originalText(raw)
-                if known.contains(text) {
+                if altered == nil, known.contains(text) {
                     start = end + 1
                     line += 1
                     continue
@@ -63,7 +63,10 @@ public enum RejectedLines {
         while start < bytes.count {
             var end = start
             while end < bytes.count, bytes[end] != UInt8(ascii: "\n") { end += 1 }
-            if end > start { texts.insert(originalText(UnsafeRawBufferPointer(rebasing: bytes[start..<end])).0) }
+            // A record whose text was altered stands for no line exactly: it matches none.
+            if end > start, case let (text, nil) = originalText(UnsafeRawBufferPointer(rebasing: bytes[start..<end])) {
+                texts.insert(text)
+            }
             start = end + 1
         }
         return texts

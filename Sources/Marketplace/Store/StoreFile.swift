@@ -83,7 +83,7 @@ public struct JSONStoreFile: StoreBackend, Sendable {
         self.holding = holding
     }
 
-    static func resolvingLink(_ path: String) -> String {
+    public static func resolvingLink(_ path: String) -> String {
         var st = stat()
         guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFLNK else { return path }
         if let real = realpath(path, nil) {
