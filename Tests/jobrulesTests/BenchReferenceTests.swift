@@ -11,7 +11,7 @@ import Testing
         try runTool(arguments, in: Self.repository)
     }
 
-    @Test(arguments: ["sample", "generated"])
+    @Test(arguments: ["sample", "generated", "history"])
     func everyReferenceLeavesJobrulesOutcome(store kind: String) throws {
         let scratch = try Scratch()
         let jobrules = try Binary("jobrules")
@@ -20,8 +20,17 @@ import Testing
         if kind == "sample" {
             #expect(try jobrules.run(["init", "--store", store, "--now", now]).status == 0)
         } else {
-            let made = try run(["python3", "scripts/gen-store", "--jobs", "3000", "--now", now, "-o", store])
+            // `history`: a store as years of use leave it, mostly closed jobs and orders.
+            let history = kind == "history" ? ["--open-share", "0.05"] : []
+            let made = try run(["python3", "scripts/gen-store", "--jobs", "3000", "--now", now, "-o", store] + history)
             try #require(made.status == 0, "\(made.output)")
+            if kind == "history" {
+                let data = try #require(FileManager.default.contents(atPath: store))
+                let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+                let statuses = (object["jobs"] as? [[String: Any]] ?? []).compactMap { $0["status"] as? String }
+                let open = statuses.filter { ["new", "opened", "responded", "awaiting_response", "inactive"].contains($0) }.count
+                #expect(statuses.count == 3000 && open > 60 && open < 300, "\(open) open jobs of \(statuses.count)")
+            }
         }
         let checked = try run(["python3", "bench/check-outcome", store, "--now", now, "--jobrules", jobrules.url.path])
         #expect(checked.status == 0, "bench/check-outcome (its tools come from scripts/ensure-deps --bench):\n\(checked.output)")
