@@ -71,7 +71,8 @@ struct InitCommand: ParsableCommand {
         } else {
             printError("jobrules: warning: cannot write the sample feed \(feed)")
         }
-        let at = storeOptions.store == "store.json" ? "" : " --store \(storeOptions.store)"
+        // A store from JOBRULES_STORE is the next commands' store too.
+        let at = storeOptions.storeOption.map { $0 == "store.json" ? "" : " --store \($0)" } ?? ""
         let ruleOption = noRules || rules == "rules" ? "" : " --rules \(rules)"
         // A clock from JOBRULES_NOW holds for the next commands too; --now must be given again.
         let clock = storeOptions.now.map { " --now \($0)" } ?? ""

@@ -4,8 +4,15 @@ import Marketplace
 
 /// `--store` and `--now`, shared by every command that works on a store.
 struct StoreOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The store file.", valueName: "FILE"))
-    var store = "store.json"
+    @Option(name: .customLong("store"), help: ArgumentHelp("The store file (default: $JOBRULES_STORE, else store.json).", valueName: "FILE"))
+    var storeOption: String?
+
+    /// `--store`, or else `JOBRULES_STORE`, or else `store.json`.
+    var store: String {
+        if let storeOption { return storeOption }
+        if let value = ProcessInfo.processInfo.environment["JOBRULES_STORE"], !value.isEmpty { return value }
+        return "store.json"
+    }
 
     @Option(help: ArgumentHelp("The run's clock, RFC 3339 (default: the real clock).", valueName: "TIME"))
     var now: String?

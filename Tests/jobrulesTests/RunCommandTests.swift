@@ -113,6 +113,24 @@ import Testing
         #expect(bad.stderr.contains("JOBRULES_NOW: not an RFC 3339 time: 'tomorrow'"), "\(bad.stderr)")
     }
 
+    /// `JOBRULES_STORE` is the store of every command not given `--store`.
+    @Test func theStoreCanComeFromTheEnvironment() throws {
+        var environment = ProcessInfo.processInfo.environment
+        environment["JOBRULES_STORE"] = "agency.json"
+        let made = try jobrules.run(["init", "--now", now, "--no-rules", "--no-events"], in: scratch.url, environment: environment)
+        #expect(made.status == 0, "\(made.stderr)")
+        #expect(made.stdout.hasPrefix("wrote the sample store to agency.json"), "\(made.stdout)")
+        #expect(!made.stdout.contains("--store"), "the next commands find it the same way")
+        let tagged = try jobrules.run(["exec", "--now", now, "-e", "jobs.get('J-1001'):tag('env')"], in: scratch.url, environment: environment)
+        #expect(tagged.status == 0, "\(tagged.stderr)")
+        let agency = try JSONStoreFile(path: scratch.url.appendingPathComponent("agency.json").path).load().store
+        #expect(agency.jobs[try #require(agency.job("J-1001"))].tags == ["env"])
+        #expect(try job(try store(), "J-1001").tags.isEmpty, "store.json untouched")
+        let given = try jobrules.run(["exec", "--store", "store.json", "--now", now, "-e", "jobs.get('J-1001'):tag('given')"], in: scratch.url, environment: environment)
+        #expect(given.status == 0)
+        #expect(try job(try store(), "J-1001").tags == ["given"], "--store wins")
+    }
+
     /// Net changes keep equal list elements apart: two rules each adding the
     /// same note plan two notes, as the store will hold two.
     @Test func thePlanCountsEqualElements() throws {
