@@ -40,6 +40,7 @@ import Testing
         let result = try run("bench-store", ["300", "1"], cache: cache)
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains("ratio jobrules / orjson"), "\(result.output)")
+        #expect(result.output.contains("jobrules load of the same store on one line"), "\(result.output)")
     }
 
     @Test func benchHostPrintsTheMicroBenchmarks() throws {

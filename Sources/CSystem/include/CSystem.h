@@ -18,4 +18,9 @@ void jr_unguard_mapping(const void *base);
 /// Returns 0 or -1 with errno set.
 int jr_start_writeback(int fd, long long offset, long long length);
 
+/// glibc's memmem (linear), which Swift's Glibc module leaves out: the first
+/// occurrence of [needle, needle + needle_length) in [haystack, haystack +
+/// length), or NULL.
+const void *jr_memmem(const void *haystack, size_t length, const void *needle, size_t needle_length);
+
 #endif

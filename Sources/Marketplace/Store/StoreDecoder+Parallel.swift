@@ -1,3 +1,4 @@
+import CSystem
 import Dispatch
 
 #if canImport(Glibc)
@@ -61,9 +62,38 @@ final class MessagesPrefetch: @unchecked Sendable {
         return nil
     }
 
+    /// The offset of the first `"messages"` followed by `:` and `[` (spaces
+    /// allowed between), or nil. These bytes can't be inside a JSON string —
+    /// its quotes are escaped there — so a match is a key: the top-level one
+    /// in a compact file another program wrote, unless a nested object has a
+    /// key of that name first (the main reader then reads the array itself).
+    static func keyStart(in bytes: UnsafeRawBufferPointer) -> Int? {
+        guard let base = bytes.baseAddress else { return nil }
+        let key: StaticString = #""messages""#
+        let n = key.utf8CodeUnitCount
+        var i = 0
+        while i < bytes.count, let hit = jr_memmem(base + i, bytes.count - i, key.utf8Start, n) {
+            let start = UnsafeRawPointer(hit) - base
+            var j = start + n
+            func skipSpaces() {
+                while j < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[j]) { j += 1 }
+            }
+            skipSpaces()
+            if j < bytes.count, bytes[j] == UInt8(ascii: ":") {
+                j += 1
+                skipSpaces()
+                if j < bytes.count, bytes[j] == UInt8(ascii: "[") { return start }
+            }
+            i = start + 1
+        }
+        return nil
+    }
+
     private func read(_ source: SourceBytes, count: Int) {
         defer { done.signal() }
-        offset = Self.lineStart(#"  "messages": ["#, in: UnsafeRawBufferPointer(rebasing: source.buffer[0..<count]))
+        let bytes = UnsafeRawBufferPointer(rebasing: source.buffer[0..<count])
+        // The layout jobrules writes, else a compact one (one line, or another program's spacing).
+        offset = Self.lineStart(#"  "messages": ["#, in: bytes) ?? Self.keyStart(in: bytes)
         located.signal()
         guard let keyOffset = offset else { return }
         var d = StoreDecoder(source: source, count: count)
