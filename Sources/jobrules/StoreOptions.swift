@@ -14,7 +14,7 @@ struct StoreOptions: ParsableArguments {
         return "store.json"
     }
 
-    @Option(help: ArgumentHelp("The run's clock, RFC 3339 (default: the real clock).", valueName: "TIME"))
+    @Option(help: ArgumentHelp("The run's clock, RFC 3339 (default: $JOBRULES_NOW, else the real clock).", valueName: "TIME"))
     var now: String?
 
     @Option(
