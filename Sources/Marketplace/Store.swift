@@ -68,6 +68,9 @@ public final class Store {
     /// Per job, its latest message by time (the later in the store on a
     /// tie), or -1; built and kept with `messagesByJob`.
     private var latestMessageByJob: [Int32] = []
+    /// How many jobs and orders have each service; built on first use
+    /// (`hasService`) and kept up to date as jobs and orders come and go.
+    private var servicesInUse: [String: Int]?
     /// Per member, assigned jobs that are open; kept up to date by `updateJob` and `restoreJob`.
     private var openJobCounts: [Int]
     private var undo: [Undo] = []
@@ -167,6 +170,7 @@ public final class Store {
         for i in outbox.indices { nextOutboxNumber = max(nextOutboxNumber, Self.number(in: outbox[i].id, after: "e") + 1) }
         messagesByJob = nil
         latestMessageByJob = []
+        servicesInUse = nil
         messagesStampedFrom = messages.count
         outboxStampedFrom = outbox.count
         messageStamps = []
@@ -208,17 +212,32 @@ public final class Store {
     /// member offers, or some job or order has (scanned last, and only when
     /// the others don't name it).
     public func hasService(_ id: String) -> Bool {
-        if agency.services.contains(where: { $0.id == id }) || members.contains(where: { $0.services.contains(id) }) { return true }
-        return jobs.contains { $0.service == id } || orders.contains { $0.service == id }
+        agency.services.contains(where: { $0.id == id }) || members.contains(where: { $0.services.contains(id) })
+            || serviceCounts()[id] != nil
     }
 
     /// Every service id of the store (`hasService`), sorted.
     public var serviceIDs: [String] {
         var ids = Set(agency.services.map(\.id))
         for m in members { ids.formUnion(m.services) }
-        for j in jobs { ids.insert(j.service) }
-        for o in orders where !o.service.isEmpty { ids.insert(o.service) }
+        ids.formUnion(serviceCounts().keys)
         return ids.sorted()
+    }
+
+    private func serviceCounts() -> [String: Int] {
+        if let built = servicesInUse { return built }
+        var counts: [String: Int] = [:]
+        for j in jobs { counts[j.service, default: 0] += 1 }
+        for o in orders where !o.service.isEmpty { counts[o.service, default: 0] += 1 }
+        servicesInUse = counts
+        return counts
+    }
+
+    /// Keeps `servicesInUse` (when built) as a job or order with `service` comes (+1) or goes (-1).
+    private func countService(_ service: String, _ delta: Int) {
+        guard servicesInUse != nil, !service.isEmpty else { return }
+        let count = (servicesInUse?[service] ?? 0) + delta
+        servicesInUse?[service] = count > 0 ? count : nil
     }
 
     /// The messages of a job, in store order.
@@ -326,6 +345,7 @@ public final class Store {
             case .appendedJob:
                 if let j = jobs.popLast() {
                     jobIndex[j.id] = nil
+                    countService(j.service, -1)
                     if messagesByJob != nil {
                         messagesByJob?.removeLast()
                         latestMessageByJob.removeLast()
@@ -336,7 +356,10 @@ public final class Store {
             case .appendedContact:
                 if let c = contacts.popLast() { contactIndex[c.id] = nil }
             case .appendedOrder:
-                if let o = orders.popLast() { orderIndex[o.id] = nil }
+                if let o = orders.popLast() {
+                    orderIndex[o.id] = nil
+                    countService(o.service, -1)
+                }
             case .appliedEvent:
                 if let id = appliedEvents.popLast() {
                     appliedEventSet[id] = nil
@@ -852,6 +875,7 @@ public final class Store {
         job.detach()
         jobs.append(job)
         jobIndex[job.id] = jobs.count - 1
+        countService(job.service, 1)
         if messagesByJob != nil {
             messagesByJob?.append([])
             latestMessageByJob.append(-1)
@@ -883,6 +907,7 @@ public final class Store {
         order.detach()
         orders.append(order)
         orderIndex[order.id] = orders.count - 1
+        countService(order.service, 1)
         undo.append(.appendedOrder)
         record("order", order.id, "created", .null, .object([
             ("status", .string(order.status.rawValue)), ("due_at", .time(order.dueAt)),

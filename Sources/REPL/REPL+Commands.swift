@@ -128,24 +128,8 @@ extension REPL {
         guard editor != nil, !entries.isEmpty else { return warn(keep) }
         let question = "Reload \(file.path) and replay this session's \(Self.count(entries.count, "statement")) on it? [y/N]: "
         guard ask(question) == "y" else { return warn(keep) }
-        let loaded: LoadedStore
-        do {
-            loaded = try file.load()
-        } catch {
-            return warn(style.error("not reloaded: \(error.description)") + "\n" + keep)
-        }
-        let now = options.now ?? Self.clock()
-        expired = Self.expire(loaded.store, at: now)
-        do {
-            try session.replace(store: loaded.store, now: now)
-        } catch {
-            return warn(style.error("not reloaded: \(error.message)"))
-        }
-        version = loaded.version
-        steps.removeAll()
-        journal.removeAll()
-        stagedAtLoad = loaded.store.changes.count
-        say(storeLine + "\n")
+        // The journal starts again with the statements replayed, from the globals the old one started from.
+        guard let now = readStoreAgain(otherwise: "\n" + keep, keepingGlobals: false) else { return }
         // The statements run again from the globals they first ran with
         // (`k = (k or 0) + 1` gives what it gave).
         if let globalsReset {
@@ -180,25 +164,37 @@ extension REPL {
                 return say("kept the pending changes\n")
             }
         }
+        guard readStoreAgain(otherwise: "", keepingGlobals: true) != nil else { return }
+        if let expiredLine { say(expiredLine + "\n") }
+    }
+
+    /// Reads the store as it is now, expires it at the clock and puts it in
+    /// the session in place of the old one, the steps and the journal
+    /// forgotten (with `keepingGlobals`, the globals a replay would start
+    /// from are those of now); returns the clock, or nil (said, with
+    /// `otherwise` after) when the store can't be read.
+    func readStoreAgain(otherwise: String, keepingGlobals: Bool) -> UnixTime? {
         let loaded: LoadedStore
         do {
             loaded = try file.load()
         } catch {
-            return warn(style.error("not reloaded: \(error.description)"))
+            warn(style.error("not reloaded: \(error.description)") + otherwise)
+            return nil
         }
         let now = options.now ?? Self.clock()
         expired = Self.expire(loaded.store, at: now)
         do {
             try session.replace(store: loaded.store, now: now)
         } catch {
-            return warn(style.error("not reloaded: \(error.message)"))
+            warn(style.error("not reloaded: \(error.message)") + otherwise)
+            return nil
         }
         version = loaded.version
         steps.removeAll()
-        restartJournal()
+        if keepingGlobals { restartJournal() } else { journal.removeAll() }
         stagedAtLoad = loaded.store.changes.count
         say(storeLine + "\n")
-        if let expiredLine { say(expiredLine + "\n") }
+        return now
     }
 
     // MARK: Rules

@@ -209,59 +209,63 @@ extension Session {
 
     /// The merchants whose fields match the table at `n` (each field any of its values).
     private func merchants(matching call: LuaCall, _ n: Int32, _ what: String) throws(LuaCallError) -> Set<Int> {
-        var matching = Set(store.merchants.indices)
-        let (keys, _) = call.stringKeys(n)
-        for key in keys.sorted() {
-            guard Self.merchantFields.contains(key) else {
-                throw .message("\(what): unknown merchant field '\(key)' (known: \(Self.merchantFields.joined(separator: ", ")))")
-            }
-            call.rawField(n, key)
-            defer { call.pop() }
-            let field = "\(what).\(key)"
-            if key == "dropshipper" {
-                let flag = try boolean(call, field)
-                matching = matching.filter { store.merchants[$0].dropshipper == flag }
-                continue
-            }
-            let values = Set(try strings(call, field))
-            matching = matching.filter { i in
-                let m = store.merchants[i]
+        try related(
+            call, n, what, noun: "merchant", fields: Self.merchantFields, count: store.merchants.count,
+            flag: (name: "dropshipper", of: { self.store.merchants[$0].dropshipper }),
+            values: { (call, field, _) throws(LuaCallError) in Set(try self.strings(call, field)) },
+            has: { i, key, values in
+                let m = self.store.merchants[i]
                 switch key {
                 case "id": return values.contains(m.id)
                 case "name": return values.contains(m.name)
                 case "industry": return m.industry.map(values.contains) ?? false
                 default: return m.country.map(values.contains) ?? false
                 }
-            }
-        }
-        return matching
+            })
     }
 
     /// The members whose fields match the table at `n` (each field any of its values).
     private func members(matching call: LuaCall, _ n: Int32, _ what: String) throws(LuaCallError) -> Set<Int> {
-        var matching = Set(store.members.indices)
-        let (keys, _) = call.stringKeys(n)
-        for key in keys.sorted() {
-            guard Self.memberFields.contains(key) else {
-                throw .message("\(what): unknown member field '\(key)' (known: \(Self.memberFields.joined(separator: ", ")))")
-            }
-            call.rawField(n, key)
-            defer { call.pop() }
-            let field = "\(what).\(key)"
-            if key == "active" {
-                let flag = try boolean(call, field)
-                matching = matching.filter { store.members[$0].active == flag }
-                continue
-            }
-            let values = key == "service" ? try services(call, field) : Set(try strings(call, field))
-            matching = matching.filter { i in
-                let m = store.members[i]
+        try related(
+            call, n, what, noun: "member", fields: Self.memberFields, count: store.members.count,
+            flag: (name: "active", of: { self.store.members[$0].active }),
+            values: { (call, field, key) throws(LuaCallError) in
+                key == "service" ? try self.services(call, field) : Set(try self.strings(call, field))
+            },
+            has: { i, key, values in
+                let m = self.store.members[i]
                 switch key {
                 case "id": return values.contains(m.id)
                 case "name": return values.contains(m.name)
                 case "role": return values.contains(m.role)
                 default: return m.services.contains(where: values.contains)
                 }
+            })
+    }
+
+    /// The indices (of `count` objects) whose fields match the table at `n`:
+    /// `flag` a boolean field, the others any of their string values (`has`).
+    private func related(
+        _ call: LuaCall, _ n: Int32, _ what: String, noun: String, fields: [String], count: Int,
+        flag: (name: String, of: (Int) -> Bool),
+        values: (LuaCall, String, String) throws(LuaCallError) -> Set<String>,
+        has: (Int, String, Set<String>) -> Bool
+    ) throws(LuaCallError) -> Set<Int> {
+        var matching = Set(0..<count)
+        let (keys, _) = call.stringKeys(n)
+        for key in keys.sorted() {
+            guard fields.contains(key) else {
+                throw .message("\(what): unknown \(noun) field '\(key)' (known: \(fields.joined(separator: ", ")))")
+            }
+            call.rawField(n, key)
+            defer { call.pop() }
+            let field = "\(what).\(key)"
+            if key == flag.name {
+                let wanted = try boolean(call, field)
+                matching = matching.filter { flag.of($0) == wanted }
+            } else {
+                let given = try values(call, field, key)
+                matching = matching.filter { has($0, key, given) }
             }
         }
         return matching

@@ -287,12 +287,14 @@ enum RejectFile {
     /// A file's directory (as device and inode, so that two spellings of one
     /// directory match) and its name in it.
     private static func place(of path: String) -> (directory: [UInt64], name: String)? {
-        let slash = path.lastIndex(of: "/")
-        let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
-        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        let name = path.lastIndex(of: "/").map { String(path[path.index(after: $0)...]) } ?? path
         var info = stat()
-        guard stat(directory, &info) == 0 else { return nil }
+        guard stat(directory(of: path), &info) == 0 else { return nil }
         return ([UInt64(info.st_dev), UInt64(info.st_ino)], name)
+    }
+
+    private static func directory(of path: String) -> String {
+        path.lastIndex(of: "/").map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
     }
 
     /// Records appended by `append`, until the store is saved: the file
@@ -377,9 +379,7 @@ enum RejectFile {
             throw error
         }
         if created {
-            let slash = path.lastIndex(of: "/")
-            let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
-            let dir = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            let dir = open(directory(of: path), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             if dir >= 0 {
                 _ = fsync(dir)
                 _ = Glibc.close(dir)

@@ -303,14 +303,8 @@ struct BadStore: Sendable, CustomStringConvertible {
         let sample = try [UInt8](Data(contentsOf: scratch.url.appendingPathComponent("sample.json")))
         try FileManager.default.removeItem(at: scratch.url.appendingPathComponent("sample.json"))
         try FileManager.default.removeItem(at: scratch.url.appendingPathComponent("sample.json.lock"))
-        var state: UInt64 = 20_261_123
-        func next(_ bound: Int) -> Int {  // SplitMix64
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return Int((z ^ (z >> 31)) % UInt64(bound))
-        }
+        var numbers = SeededNumbers(seed: 20_261_123)
+        func next(_ bound: Int) -> Int { Int(numbers.next() % UInt64(bound)) }
         var refused = 0
         for iteration in 0..<100 {
             var bytes = sample
